@@ -1,0 +1,154 @@
+"""One immutable snapshot of everything detection reads.
+
+Nothing below this module reads ``os.environ``, the home directory or the clock
+directly: they take a :class:`Context`. That is what lets tests put any runtime
+in memory, and it is why the snapshot is taken once, at the call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import attrs
+
+from . import _envvars as ev
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _freeze_env(env: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(env))
+
+
+@attrs.frozen
+class Timeouts:
+    """Network timeouts, in seconds.
+
+    Attributes:
+        imds_connect: Connect timeout of the metadata probe. Short, because an
+            address that drops packets should give a verdict at once.
+        imds_read: Read timeout of the metadata probe once connected.
+        http: Timeout of credpick's own HTTP calls (GitHub's token endpoint).
+
+    .. versionadded:: 0.1.0
+    """
+
+    imds_connect: float = 0.25
+    imds_read: float = 1.0
+    http: float = 5.0
+
+
+@attrs.frozen(eq=False)
+class Context:
+    """What credpick may look at while it detects.
+
+    Build it with :meth:`from_process` (the usual case), or directly in tests.
+
+    Attributes:
+        env: The environment variables.
+        home: The home directory (for ``~/.aws``).
+        root: The filesystem root for hardware identity files (``/sys/...``).
+        clock: Returns the current time, timezone aware.
+        timeouts: Network timeouts.
+        profile_name: A profile the caller asked for in code.
+        role_arn: A role the caller asked for in code.
+
+    .. versionadded:: 0.1.0
+    """
+
+    env: Mapping[str, str] = attrs.field(converter=_freeze_env, repr=False)
+    home: Path = attrs.field(converter=Path)
+    root: Path = attrs.field(default=Path("/"), converter=Path)
+    clock: Callable[[], dt.datetime] = attrs.field(default=_utcnow, repr=False)
+    timeouts: Timeouts = Timeouts()
+    profile_name: str | None = None
+    role_arn: str | None = None
+
+    @classmethod
+    def from_process(
+        cls,
+        *,
+        profile_name: str | None = None,
+        role_arn: str | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Context:
+        """Snapshot this process's environment and home directory now."""
+        env = dict(os.environ)
+        home = Path(env.get("HOME") or os.path.expanduser("~"))
+        return cls(
+            env=env,
+            home=home,
+            timeouts=timeouts or Timeouts(),
+            profile_name=profile_name,
+            role_arn=role_arn,
+        )
+
+    def get(self, name: str) -> str | None:
+        """An environment variable, with empty values treated as unset."""
+        value = self.env.get(name)
+        return value if value else None
+
+    def flag(self, name: str) -> bool:
+        """Whether a boolean environment variable is ``true``."""
+        return (self.env.get(name) or "").strip().lower() == "true"
+
+    def expand(self, path: str) -> Path:
+        """Expand ``~`` against this context's home, not the process's."""
+        if path == "~" or path.startswith("~/"):
+            return self.home / path[2:]
+        return Path(path)
+
+    @property
+    def config_file(self) -> Path:
+        """The shared config file (``AWS_CONFIG_FILE`` or ``~/.aws/config``)."""
+        return self.expand(self.get(ev.CONFIG_FILE) or "~/.aws/config")
+
+    @property
+    def credentials_file(self) -> Path:
+        """The shared credentials file."""
+        return self.expand(self.get(ev.SHARED_CREDENTIALS_FILE) or "~/.aws/credentials")
+
+    @property
+    def sso_cache_dir(self) -> Path:
+        """Where the AWS CLI caches Identity Center tokens."""
+        return self.home / ".aws" / "sso" / "cache"
+
+    def active_profile(self) -> tuple[str, bool]:
+        """The profile in force and whether it was chosen explicitly.
+
+        Order as botocore: ``profile_name=``, ``AWS_DEFAULT_PROFILE``,
+        ``AWS_PROFILE``, then ``default``.
+        """
+        if self.profile_name:
+            return self.profile_name, True
+        for var in (ev.DEFAULT_PROFILE, ev.PROFILE):
+            value = self.get(var)
+            if value:
+                return value, True
+        return "default", False
+
+    def profile_origin(self) -> str:
+        """How the active profile was chosen, for evidence lines."""
+        if self.profile_name:
+            return "profile_name="
+        for var in (ev.DEFAULT_PROFILE, ev.PROFILE):
+            if self.get(var):
+                return var
+        return "default profile"
+
+    def endpoint_url(self, service: str) -> str | None:
+        """The endpoint override botocore would use for ``service``, if any.
+
+        ``AWS_ENDPOINT_URL_<SERVICE>`` beats ``AWS_ENDPOINT_URL``;
+        ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` turns both off.
+        """
+        if self.flag(ev.IGNORE_CONFIGURED_ENDPOINT_URLS):
+            return None
+        specific = f"{ev.ENDPOINT_URL}_{service.upper().replace('-', '_')}"
+        return self.get(specific) or self.get(ev.ENDPOINT_URL)

@@ -1,0 +1,150 @@
+"""The one way through: context -> detect every source -> rank -> policy."""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+
+from . import _files
+from ._context import Context, Timeouts
+from ._model import RANK, Candidate, Detection, SourceKind, Status
+from ._policy import Policy, apply
+from .exceptions import ConfigurationError, PolicyViolation
+from .sources import SOURCES
+from .sources import imds as _imds
+
+logger = logging.getLogger("credpick")
+
+
+def _check_profile(ctx: Context) -> None:
+    name, explicit = ctx.active_profile()
+    if explicit and not _files.load(ctx).knows(name):
+        origin = ctx.profile_origin()
+        raise ConfigurationError(
+            f"profile '{name}' (from {origin}) is not defined",
+            evidence=(f"{ctx.config_file}", f"{ctx.credentials_file}"),
+            fix=f"add [profile {name}] to {ctx.config_file}, or fix {origin}",
+        )
+
+
+def _needs_probe(found: list[Candidate]) -> bool:
+    """Probe the metadata service only if it could change the pick."""
+    ec2 = RANK[SourceKind.EC2_INSTANCE_PROFILE]
+    for c in found:
+        if c.status is Status.UNAVAILABLE:
+            continue
+        if c.rank < ec2 or (c.explicit and c.role_based):
+            return False
+    return True
+
+
+def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
+    """Every candidate the context offers, and every place looked."""
+    _check_profile(ctx)
+    found: list[Candidate] = []
+    looked: list[str] = []
+    for source in SOURCES:
+        if getattr(source, "NETWORK", False):
+            continue
+        found += source.detect(ctx)
+        looked.append(f"{source.KIND.value}: {source.LOOKS_AT}")
+    skip = _imds.skip_reason(ctx)
+    if not _needs_probe(found):
+        looked.append("ec2-instance-profile: not probed (a safer source decided)")
+    elif skip:
+        looked.append(f"ec2-instance-profile: not probed ({skip})")
+    else:
+        found += _imds.detect(ctx)
+        looked.append(f"ec2-instance-profile: probed {_imds.endpoint(ctx)}")
+    return found, looked
+
+
+def _log(detection: Detection) -> None:
+    for c in detection.candidates:
+        if c.status is Status.IGNORED:
+            logger.warning(
+                "long-lived key %s from %s ignored: %s; remove it",
+                c.key_id or "(unknown)",
+                c.origin,
+                c.reason.removeprefix("ignored: "),
+            )
+    chosen = detection.chosen
+    if detection.error is None and chosen is not None and chosen.long_lived:
+        logger.warning(
+            "using long-lived key %s from %s: no role-based source is available",
+            chosen.key_id or "(unknown)",
+            chosen.origin,
+        )
+
+
+def detect(
+    *,
+    policy: Policy | None = None,
+    profile_name: str | None = None,
+    role_arn: str | None = None,
+    timeouts: Timeouts | None = None,
+    context: Context | None = None,
+) -> Detection:
+    """Find every credential source, rank them, and apply the policy.
+
+    No session is built and no credentials are fetched; the only network
+    call is the gated instance-metadata probe. Sources, safest first:
+
+    1. ``lambda``, ``ecs``, ``eks-pod-identity``, ``web-identity``
+    2. ``github-oidc``
+    3. ``ec2-instance-profile`` (probed only when nothing above decided)
+    4. ``sso``
+    5. ``assume-role``, ``credential-process``, ``container``
+    6. ``env-session`` (temporary keys in the environment)
+    7. ``static`` (long-lived keys)
+
+    An explicit choice (``profile_name=``, ``AWS_PROFILE``, ``role_arn=``)
+    beats the ranking, but never picks long-lived keys where a role exists.
+
+    Args:
+        policy: The policy to apply; ``Policy()`` by default.
+        profile_name: A profile to use, as with ``boto3.Session(profile_name=)``.
+        role_arn: The role for web identity or GitHub OIDC (beats ``AWS_ROLE_ARN``).
+        timeouts: Probe timeouts.
+        context: A prepared snapshot; by default, this process right now.
+
+    Returns:
+        The detection. Problems are in :attr:`Detection.error`, not raised.
+
+    .. versionadded:: 0.1.0
+    """
+    policy = policy or Policy()
+    if context is None:
+        context = Context.from_process(
+            profile_name=profile_name, role_arn=role_arn, timeouts=timeouts
+        )
+    elif profile_name or role_arn or timeouts:
+        context = attrs.evolve(
+            context,
+            profile_name=profile_name or context.profile_name,
+            role_arn=role_arn or context.role_arn,
+            timeouts=timeouts or context.timeouts,
+        )
+    try:
+        found, looked = gather(context)
+    except ConfigurationError as exc:
+        return Detection(candidates=(), chosen=None, error=exc, looked=(), policy=policy)
+    candidates, chosen, error = apply(found, policy, looked)
+    detection = Detection(
+        candidates=candidates, chosen=chosen, error=error, looked=tuple(looked), policy=policy
+    )
+    if error is None and policy.hook is not None:
+        try:
+            policy.hook(detection)
+        except PolicyViolation as exc:
+            refused = attrs.evolve(chosen, status=Status.REFUSED, reason=f"refused by hook: {exc.reason}") if chosen else None
+            rest = detection.candidates[1:] if chosen else detection.candidates
+            detection = attrs.evolve(
+                detection,
+                candidates=((refused,) if refused else ()) + rest,
+                chosen=refused,
+                error=exc,
+            )
+    _log(detection)
+    return detection

@@ -1,0 +1,139 @@
+"""The policy: what credpick may pick, applied to ranked candidates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from ._model import Candidate, SourceKind, Status
+from .exceptions import (
+    CredpickError,
+    NoCredentialsFound,
+    SourceFailed,
+    StaticKeysRefused,
+)
+
+if TYPE_CHECKING:
+    from ._model import Detection
+
+StaticKeys = Literal["refuse-when-role", "forbid", "allow"]
+
+
+@attrs.frozen
+class Policy:
+    """What credpick may pick.
+
+    Args:
+        static_keys: ``"refuse-when-role"`` (default) never uses long-lived keys
+            when a role-based source exists; ``"forbid"`` never uses them;
+            ``"allow"`` never refuses them (roles are still preferred).
+        allow_imdsv1: Accept instance credentials over IMDSv1. Off by default.
+        hook: Called with the :class:`~credpick.Detection` before a session is
+            built; raise :class:`~credpick.PolicyViolation` to refuse it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    static_keys: StaticKeys = attrs.field(
+        default="refuse-when-role",
+        validator=attrs.validators.in_(("refuse-when-role", "forbid", "allow")),
+    )
+    allow_imdsv1: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    hook: Callable[[Detection], None] | None = attrs.field(default=None, repr=False)
+
+
+_IMDSV1_OPT_IN = "or opt in with credpick.Policy(allow_imdsv1=True)"
+
+
+def _gate_imdsv1(c: Candidate, policy: Policy) -> Candidate:
+    state = c.params.get("state")
+    if c.kind is not SourceKind.EC2_INSTANCE_PROFILE or policy.allow_imdsv1:
+        return c
+    if state == "v1-only":
+        return attrs.evolve(
+            c,
+            status=Status.FAILED,
+            reason="the instance answers only IMDSv1, and the policy requires IMDSv2",
+            fix="require IMDSv2 on the instance (aws ec2 modify-instance-metadata-options "
+            f"--http-tokens required) {_IMDSV1_OPT_IN}",
+        )
+    if state == "token-timeout":
+        return attrs.evolve(c, status=Status.FAILED, fix=f"{c.fix}; {_IMDSV1_OPT_IN}")
+    return c
+
+
+def _usable(c: Candidate) -> bool:
+    return c.status is not Status.UNAVAILABLE
+
+
+def _describe(c: Candidate) -> str:
+    return f"{c.kind.value} ({c.origin})"
+
+
+def apply(
+    candidates: Sequence[Candidate], policy: Policy, looked: Sequence[str]
+) -> tuple[tuple[Candidate, ...], Candidate | None, CredpickError | None]:
+    """Pick one candidate and give every other its verdict.
+
+    An explicit choice (``profile_name=``, ``AWS_PROFILE``, ``role_arn=``)
+    beats the ranking; long-lived keys are never picked where a role is
+    possible; a broken pick is an error, never a fallback.
+    """
+    ranked = sorted((_gate_imdsv1(c, policy) for c in candidates), key=lambda c: c.rank)
+    roles = [c for c in ranked if c.role_based and _usable(c)]
+    role = roles[0] if roles else None
+    explicit = [c for c in ranked if c.explicit and _usable(c)]
+    pool = explicit or [c for c in ranked if _usable(c)]
+    pick = pool[0] if pool else None
+
+    def verdict(c: Candidate) -> Candidate:
+        if c is pick or not c.long_lived or not _usable(c):
+            return c
+        if policy.static_keys == "forbid":
+            return attrs.evolve(c, status=Status.REFUSED, reason="the policy forbids long-lived keys")
+        if policy.static_keys == "refuse-when-role" and role is not None:
+            return attrs.evolve(
+                c, status=Status.IGNORED, reason=f"ignored: {_describe(role)} is available"
+            )
+        return c
+
+    others = [verdict(c) for c in ranked if c is not pick]
+    error: CredpickError | None = None
+    chosen = pick
+    if pick is None:
+        error = NoCredentialsFound(
+            "no AWS credentials found",
+            attempts=[c.attempt_line() for c in ranked] + list(looked),
+            fix="run on a role-based runtime, or configure a profile (aws configure sso)",
+        )
+    elif pick.long_lived and (
+        policy.static_keys == "forbid"
+        or (policy.static_keys == "refuse-when-role" and role is not None)
+    ):
+        why = (
+            "the policy forbids long-lived keys"
+            if policy.static_keys == "forbid" or role is None
+            else f"{_describe(role)} is available"
+        )
+        chosen = attrs.evolve(pick, status=Status.REFUSED, reason=f"refused: {why}")
+        error = StaticKeysRefused(
+            f"long-lived key {pick.key_id or ''} from {pick.origin} refused: {why}".replace("  ", " "),
+            kind=pick.kind.value,
+            evidence=pick.evidence,
+            fix=(f"drop the key and use {_describe(role)}" if role else pick.fix),
+            attempts=[chosen.attempt_line()] + [c.attempt_line() for c in others],
+        )
+    elif pick.status is Status.FAILED:
+        error = SourceFailed(
+            pick.reason,
+            kind=pick.kind.value,
+            evidence=pick.evidence,
+            fix=pick.fix,
+            attempts=[pick.attempt_line()] + [c.attempt_line() for c in others],
+        )
+    else:
+        chosen = attrs.evolve(pick, status=Status.CHOSEN)
+    ordered = ((chosen,) if chosen else ()) + tuple(others)
+    return ordered, chosen, error

@@ -1,0 +1,78 @@
+"""What every source module shares: the build inputs and small file checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from .._context import Context
+from .._model import Candidate, SourceKind
+
+if TYPE_CHECKING:
+    from .._policy import Policy
+
+
+class CredentialProvider(Protocol):
+    """What builders return: botocore's provider interface."""
+
+    def load(self) -> Any: ...
+
+
+class Source(Protocol):
+    """The two faces of a source module."""
+
+    KIND: SourceKind
+    LOOKS_AT: str
+
+    def detect(self, ctx: Context) -> list[Candidate]: ...
+
+    def build(self, candidate: Candidate, inputs: BuildInputs) -> CredentialProvider: ...
+
+
+@attrs.frozen
+class BuildInputs:
+    """What a builder needs besides the candidate."""
+
+    context: Context
+    policy: Policy
+    botocore_session: Any
+    region: str | None
+
+    def client_creator(self) -> Callable[..., Any]:
+        """Create clients like ``Session.create_client``, honouring the
+        context's ``AWS_ENDPOINT_URL_<SERVICE>`` even when it differs from
+        ``os.environ`` (botocore itself only reads the process environment)."""
+        session = self.botocore_session
+        ctx = self.context
+
+        def create(service_name: str, **kwargs: Any) -> Any:
+            endpoint = ctx.endpoint_url(service_name)
+            if endpoint and not kwargs.get("endpoint_url"):
+                kwargs["endpoint_url"] = endpoint
+            kwargs.setdefault("region_name", self.region)
+            return session.create_client(service_name, **kwargs)
+
+        return create
+
+
+def token_file_problem(path: str, variable: str) -> str | None:
+    """Why a token file cannot be used, or ``None`` when it can.
+
+    Reads the file, which is cheap, so a missing token is caught at
+    detection rather than as a bare ``FileNotFoundError`` on first use.
+    """
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return f"{variable} points at {path}, which is a directory"
+        content = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return f"{variable} points at {path}, which does not exist"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{variable} points at {path}, which cannot be read ({type(exc).__name__})"
+    if not content.strip():
+        return f"{variable} points at {path}, which is empty"
+    return None

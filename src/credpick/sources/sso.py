@@ -1,0 +1,129 @@
+"""IAM Identity Center (SSO): a profile whose role comes from the access portal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.credentials import SSOProvider
+from botocore.tokens import SSOTokenProvider
+from botocore.utils import JSONFileCache
+
+from .. import _files
+from .._context import Context
+from .._model import Candidate, SourceKind, Status
+from . import _profile
+from ._base import BuildInputs, CredentialProvider
+
+KIND = SourceKind.SSO
+LOOKS_AT = "the active profile's sso_session or sso_start_url"
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _token_state(
+    ctx: Context, cache_key: str, refreshable: bool
+) -> tuple[Status, str, list[str]]:
+    """Whether the cached token is valid, refreshable, expired or missing."""
+    path = ctx.sso_cache_dir / f"{hashlib.sha1(cache_key.encode()).hexdigest()}.json"
+    try:
+        cached: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Status.FAILED, "no cached SSO token: the user has not logged in", [f"{path} missing"]
+    except (OSError, ValueError):
+        return Status.FAILED, f"the SSO token cache {path} is unreadable", [str(path)]
+    expires = _parse_time(cached.get("expiresAt"))
+    if not cached.get("accessToken") or expires is None:
+        return Status.FAILED, f"the SSO token cache {path} has no token", [str(path)]
+    now = ctx.clock()
+    evidence = [f"cached token in {path}"]
+    if expires > now:
+        evidence.append(f"token valid until {expires:%Y-%m-%dT%H:%M:%SZ}")
+        return Status.AVAILABLE, "Identity Center role credentials", evidence
+    evidence.append(f"token expired at {expires:%Y-%m-%dT%H:%M:%SZ}")
+    if refreshable and cached.get("refreshToken"):
+        return Status.AVAILABLE, "token expired; botocore will refresh it", evidence
+    return Status.FAILED, "the cached SSO token has expired", evidence
+
+
+def _resolve(
+    settings: Mapping[str, Any], sessions: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, Any], str | None]:
+    """The profile's settings merged with its ``[sso-session]``, or a problem."""
+    merged = dict(settings)
+    session_name = settings.get("sso_session")
+    if session_name:
+        if session_name not in sessions:
+            return merged, f"sso_session '{session_name}' has no [sso-session {session_name}]"
+        merged.update(sessions[session_name])
+    missing = [
+        key
+        for key in ("sso_start_url", "sso_region", "sso_account_id", "sso_role_name")
+        if not merged.get(key)
+    ]
+    if missing:
+        return merged, f"missing {', '.join(missing)}"
+    return merged, None
+
+
+def detect(ctx: Context) -> list[Candidate]:
+    """A profile with ``sso_session`` or ``sso_start_url``; checks the cached token."""
+    name, explicit, settings = _profile.active(ctx)
+    if not (settings.get("sso_session") or settings.get("sso_start_url")):
+        return []
+    merged, problem = _resolve(settings, _files.load(ctx).sso_sessions)
+    login = f"aws sso login --profile {name}"
+    evidence = [
+        f"{key}={merged[key]}"
+        for key in ("sso_session", "sso_start_url", "sso_account_id", "sso_role_name")
+        if merged.get(key)
+    ]
+    role_arn = None
+    if merged.get("sso_account_id") and merged.get("sso_role_name"):
+        role_arn = f"arn:aws:iam::{merged['sso_account_id']}:role/{merged['sso_role_name']}"
+    if problem:
+        status, reason, fix = Status.FAILED, f"profile '{name}': {problem}", f"fix {ctx.config_file}"
+    else:
+        session_name = settings.get("sso_session")
+        cache_key = str(session_name or merged["sso_start_url"])
+        status, reason, token_evidence = _token_state(ctx, cache_key, bool(session_name))
+        evidence += token_evidence
+        fix = f"run `{login}`" if status is Status.FAILED else None
+    return [
+        Candidate(
+            kind=KIND,
+            status=status,
+            origin=f"profile '{name}'",
+            evidence=tuple(evidence),
+            reason=reason,
+            fix=fix,
+            explicit=explicit,
+            role_arn=role_arn,
+            profile=name,
+        )
+    ]
+
+
+def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
+    # botocore fixes its token cache directory at import time from the
+    # process's home; use the context's home instead.
+    session = inputs.botocore_session
+    token_cache = JSONFileCache(str(inputs.context.sso_cache_dir))
+    profile = candidate.profile or "default"
+    return SSOProvider(  # type: ignore[no-any-return]
+        load_config=lambda: session.full_config,
+        client_creator=inputs.client_creator(),
+        profile_name=profile,
+        cache={},
+        token_cache=token_cache,
+        token_provider=SSOTokenProvider(session, cache=token_cache, profile_name=profile),
+    )

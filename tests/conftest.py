@@ -1,0 +1,103 @@
+"""Suite-wide isolation: loopback only, and nothing from the developer's AWS set-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from credpick import Context
+from credpick.sources import imds
+
+_PREFIXES = ("AWS_", "ACTIONS_", "ECS_", "GITHUB_", "BOTO_")
+
+
+def _loopback(address: Any) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+    else:
+        return True  # AF_UNIX paths and the like never leave the machine
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class NonLoopbackConnection(AssertionError):
+    """A test tried to reach an address other than loopback."""
+
+
+@pytest.fixture(autouse=True)
+def _socket_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that connects anywhere but 127.0.0.0/8 or ::1."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise NonLoopbackConnection(f"test tried to connect to {address!r}")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise NonLoopbackConnection(f"test tried to connect to {address!r}")
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.lower().rstrip(".").endswith("amazonaws.com"):
+            raise NonLoopbackConnection(f"test tried to resolve {host}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No AWS variables or files from outside; the metadata service disabled."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # botocore fixes these at import time from the real home.
+    from botocore.credentials import SSOProvider
+    from botocore.tokens import SSOTokenProvider
+
+    cache = str(home / ".aws" / "sso" / "cache")
+    monkeypatch.setattr(SSOProvider, "_SSO_TOKEN_CACHE_DIR", cache)
+    monkeypatch.setattr(SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", cache)
+    imds.clear_cache()
+    yield home
+    imds.clear_cache()
+
+
+@pytest.fixture
+def home(_isolated: Path) -> Path:
+    """The test's own home directory."""
+    return _isolated
+
+
+@pytest.fixture
+def make_context(home: Path, tmp_path: Path) -> Any:
+    """Build an in-memory Context: ``make_context(env={...}, root=...)``."""
+
+    def make(env: dict[str, str] | None = None, **kwargs: Any) -> Context:
+        base = {"HOME": str(home), "AWS_EC2_METADATA_DISABLED": "true"}
+        base.update(env or {})
+        kwargs.setdefault("root", tmp_path / "root")
+        return Context(env={k: v for k, v in base.items() if v is not None}, home=home, **kwargs)
+
+    return make
