@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from credpick import Context
-from credpick.sources import imds
+from credpick.sources import imds as imds_source
 
 _PREFIXES = ("AWS_", "ACTIONS_", "ECS_", "GITHUB_", "BOTO_")
 
@@ -79,9 +79,9 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     cache = str(home / ".aws" / "sso" / "cache")
     monkeypatch.setattr(SSOProvider, "_SSO_TOKEN_CACHE_DIR", cache)
     monkeypatch.setattr(SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", cache)
-    imds.clear_cache()
+    imds_source.clear_cache()
     yield home
-    imds.clear_cache()
+    imds_source.clear_cache()
 
 
 @pytest.fixture
@@ -101,3 +101,32 @@ def make_context(home: Path, tmp_path: Path) -> Any:
         return Context(env={k: v for k, v in base.items() if v is not None}, home=home, **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def _sts_server() -> Iterator[Any]:
+    """moto's threaded STS server: slow to start, so one per test session."""
+    from credpick.testing import StsEmulator
+
+    with StsEmulator() as server:
+        yield server
+
+
+@pytest.fixture
+def sts(_sts_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """STS on loopback, reset for this test, and botocore pointed at it."""
+    _sts_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", _sts_server.url)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    return _sts_server
+
+
+@pytest.fixture
+def imds(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A healthy instance metadata service, and botocore pointed at it."""
+    from credpick.testing import ImdsEmulator
+
+    with ImdsEmulator() as emulator:
+        monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", emulator.endpoint)
+        yield emulator

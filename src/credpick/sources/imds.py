@@ -270,6 +270,8 @@ class ImdsProvider:
             config={
                 "ec2_metadata_service_endpoint": verdict.endpoint,
                 "ec2_metadata_v1_disabled": not self.inputs.policy.allow_imdsv1,
+                # botocore's own chain passes its advisory window (15 min) here.
+                "ec2_credential_refresh_window": 15 * 60,
             },
         )
         metadata = _first_fetch(ctx, verdict) or fetcher.retrieve_iam_role_credentials()

@@ -1,0 +1,184 @@
+"""Emulator of the EC2 instance metadata service (IMDSv2 and IMDSv1)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+from credpick.testing._fakes import FakeCredentials, iso8601
+from credpick.testing._server import (
+    Hang,
+    LoopbackServer,
+    Request,
+    Response,
+    json_response,
+    text_response,
+)
+
+__all__ = ["ImdsEmulator", "ImdsMode"]
+
+ImdsMode = Literal["healthy", "imdsv1-only", "token-hangs", "error", "malformed", "no-role"]
+
+_TOKEN_PATH = "/latest/api/token"
+_CREDS_PREFIX = "/latest/meta-data/iam/security-credentials/"
+_MAX_TTL = 21600  # the real service rejects anything above six hours
+
+
+class ImdsEmulator(LoopbackServer):
+    """Serve instance metadata the way an EC2 instance does.
+
+    Modes:
+        ``healthy``: IMDSv2 required; token, role and credentials are served.
+        ``imdsv1-only``: the token PUT gets 403 (as from an old or third-party
+            IMDS), and GETs work without a token.
+        ``token-hangs``: the token PUT never answers, as when an instance with
+            hop limit 1 is reached from inside a container; GETs still
+            require a token.
+        ``error``: every request gets 500.
+        ``malformed``: the credentials document is not JSON.
+        ``no-role``: no instance profile; the role listing is 404.
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: ImdsMode = "healthy",
+        role_name: str | None = "credpick-test-role",
+        region: str = "us-east-1",
+        expires_in: timedelta = timedelta(hours=6),
+        instance_id: str = "i-0123456789abcdef0",
+    ) -> None:
+        """Configure the emulator; call :meth:`start` to serve.
+
+        Args:
+            mode: Initial behaviour, see the class docstring.
+            role_name: Instance profile role, or None for no role (404).
+            region: Served at ``placement/region``.
+            expires_in: Lifetime of issued credentials.
+            instance_id: Served at ``instance-id``.
+        """
+        super().__init__()
+        self._initial_mode: ImdsMode = mode
+        self._mode: ImdsMode = mode
+        self.role_name = role_name
+        self.region = region
+        self.instance_id = instance_id
+        self._expires_in = expires_in
+        self._credentials = FakeCredentials.issue(expires_in=expires_in)
+        self._issued_at = datetime.now(timezone.utc)
+        self._tokens: set[str] = set()
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL with a trailing slash, for ``AWS_EC2_METADATA_SERVICE_ENDPOINT``."""
+        return self.url + "/"
+
+    @property
+    def mode(self) -> ImdsMode:
+        """The current mode."""
+        with self._lock:
+            return self._mode
+
+    def set_mode(self, mode: ImdsMode) -> None:
+        """Switch behaviour for subsequent requests.
+
+        Args:
+            mode: The new mode.
+        """
+        with self._lock:
+            self._mode = mode
+
+    @property
+    def credentials(self) -> FakeCredentials:
+        """The credentials currently served for the role."""
+        with self._lock:
+            return self._credentials
+
+    def rotate(self, expires_in: timedelta | None = None) -> FakeCredentials:
+        """Issue new credentials, as IMDS does before the old ones expire.
+
+        Args:
+            expires_in: Lifetime of the new set; defaults to the constructor's.
+
+        Returns:
+            The new credentials, served from now on.
+        """
+        fresh = FakeCredentials.issue(expires_in=expires_in or self._expires_in)
+        with self._lock:
+            self._credentials = fresh
+            self._issued_at = datetime.now(timezone.utc)
+        return fresh
+
+    def _reset_state(self) -> None:
+        self._mode = self._initial_mode
+        self._credentials = FakeCredentials.issue(expires_in=self._expires_in)
+        self._issued_at = datetime.now(timezone.utc)
+        self._tokens.clear()
+
+    def _handle(self, request: Request) -> Response | Hang:
+        with self._lock:
+            mode = self._mode
+        if mode == "error":
+            return text_response(500, "Internal Server Error")
+        if request.path == _TOKEN_PATH:
+            return self._token(request, mode)
+        if request.method != "GET":
+            return text_response(405, "Method Not Allowed")
+        if mode != "imdsv1-only" and not self._token_valid(request):
+            return text_response(401, "Unauthorized")
+        return self._metadata(request.path, mode)
+
+    def _token(self, request: Request, mode: ImdsMode) -> Response | Hang:
+        if request.method != "PUT":
+            return text_response(405, "Method Not Allowed")
+        if mode == "token-hangs":
+            return Hang.HANG
+        if mode == "imdsv1-only":
+            return text_response(403, "Forbidden")
+        ttl = request.header("X-aws-ec2-metadata-token-ttl-seconds")
+        if ttl is None or not ttl.isdigit() or not 1 <= int(ttl) <= _MAX_TTL:
+            return text_response(400, "Bad Request")
+        token = "FAKE-IMDS-TOKEN-credpick-" + secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens.add(token)
+        return Response(
+            status=200,
+            body=token.encode(),
+            headers=(("X-aws-ec2-metadata-token-ttl-seconds", ttl),),
+        )
+
+    def _token_valid(self, request: Request) -> bool:
+        token = request.header("X-aws-ec2-metadata-token")
+        with self._lock:
+            return token is not None and token in self._tokens
+
+    def _metadata(self, path: str, mode: ImdsMode) -> Response:
+        if path == "/latest/meta-data/placement/region":
+            return text_response(200, self.region)
+        if path == "/latest/meta-data/instance-id":
+            return text_response(200, self.instance_id)
+        if not path.startswith(_CREDS_PREFIX):
+            return text_response(404, "Not Found")
+        role = self.role_name if mode != "no-role" else None
+        requested = path[len(_CREDS_PREFIX) :]
+        if role is None or requested not in ("", role):
+            return text_response(404, "Not Found")
+        if requested == "":
+            return text_response(200, role)
+        if mode == "malformed":
+            return text_response(200, "<html><body>not the credentials</body></html>")
+        with self._lock:
+            creds, issued_at = self._credentials, self._issued_at
+        return json_response(
+            200,
+            {
+                "Code": "Success",
+                "LastUpdated": iso8601(issued_at),
+                "Type": "AWS-HMAC",
+                "AccessKeyId": creds.access_key_id,
+                "SecretAccessKey": creds.secret_access_key,
+                "Token": creds.token,
+                "Expiration": creds.expiration_iso,
+            },
+        )

@@ -1,0 +1,107 @@
+"""Emulator of the IAM Identity Center (SSO) portal's GetRoleCredentials."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from credpick.testing._fakes import FakeCredentials
+from credpick.testing._server import (
+    Hang,
+    LoopbackServer,
+    Request,
+    Response,
+    json_response,
+    text_response,
+)
+
+__all__ = ["SsoPortal"]
+
+_PATH = "/federation/credentials"
+
+
+def _error(status: int, error_type: str, message: str) -> Response:
+    # botocore's rest-json parser takes the error code from this header.
+    return json_response(status, {"message": message}, headers=(("x-amzn-ErrorType", error_type),))
+
+
+class SsoPortal(LoopbackServer):
+    """Serve ``GET /federation/credentials`` for one account and role.
+
+    Point botocore at it with ``AWS_ENDPOINT_URL_SSO`` or ``endpoint_url=``.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        account_id: str = "123456789012",
+        role_name: str = "credpick-sso-role",
+        expires_in: timedelta = timedelta(hours=1),
+    ) -> None:
+        """Configure the portal; call :meth:`start` to serve.
+
+        Args:
+            access_token: The SSO access token (from the token cache) the
+                ``x-amz-sso_bearer_token`` header must carry.
+            account_id: The only account with a role assignment.
+            role_name: The only role assigned.
+            expires_in: Lifetime of issued role credentials.
+        """
+        super().__init__()
+        self.access_token = access_token
+        self.account_id = account_id
+        self.role_name = role_name
+        self._expires_in = expires_in
+        self._credentials = FakeCredentials.issue(expires_in=expires_in, account_id=account_id)
+
+    @property
+    def credentials(self) -> FakeCredentials:
+        """The role credentials currently served."""
+        with self._lock:
+            return self._credentials
+
+    def rotate(self, expires_in: timedelta | None = None) -> FakeCredentials:
+        """Issue new role credentials.
+
+        Args:
+            expires_in: Lifetime of the new set; defaults to the constructor's.
+
+        Returns:
+            The new credentials, served from now on.
+        """
+        fresh = FakeCredentials.issue(
+            expires_in=expires_in or self._expires_in, account_id=self.account_id
+        )
+        with self._lock:
+            self._credentials = fresh
+        return fresh
+
+    def _reset_state(self) -> None:
+        self._credentials = FakeCredentials.issue(
+            expires_in=self._expires_in, account_id=self.account_id
+        )
+
+    def _handle(self, request: Request) -> Response | Hang:
+        if request.path != _PATH:
+            return _error(404, "ResourceNotFoundException", "Not Found")
+        if request.method != "GET":
+            return text_response(405, "Method Not Allowed")
+        if request.header("x-amz-sso_bearer_token") != self.access_token:
+            return _error(401, "UnauthorizedException", "Session token not found or invalid")
+        role, account = request.query.get("role_name"), request.query.get("account_id")
+        if not role or not account:
+            return _error(400, "InvalidRequestException", "role_name and account_id are required")
+        if (role, account) != (self.role_name, self.account_id):
+            return _error(403, "ForbiddenException", "No access")
+        creds = self.credentials
+        return json_response(
+            200,
+            {
+                "roleCredentials": {
+                    "accessKeyId": creds.access_key_id,
+                    "secretAccessKey": creds.secret_access_key,
+                    "sessionToken": creds.token,
+                    "expiration": creds.expiration_epoch_ms,
+                }
+            },
+        )
