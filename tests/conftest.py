@@ -30,39 +30,52 @@ def _loopback(address: Any) -> bool:
         return False
 
 
-class NonLoopbackConnection(AssertionError):
-    """A test tried to reach an address other than loopback."""
+class NonLoopbackConnection(BaseException):
+    """A test tried to reach an address other than loopback.
+
+    A BaseException, so no ``except Exception`` in the code under test can
+    swallow it; the guard also records it and fails the test at teardown.
+    """
 
 
 @pytest.fixture(autouse=True)
-def _socket_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+def socket_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Fail any test that connects anywhere but 127.0.0.0/8 or ::1."""
+    attempts: list[str] = []
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
     real_getaddrinfo = socket.getaddrinfo
 
     def connect(self: socket.socket, address: Any) -> Any:
         if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            attempts.append(repr(address))
             raise NonLoopbackConnection(f"test tried to connect to {address!r}")
         return real_connect(self, address)
 
     def connect_ex(self: socket.socket, address: Any) -> Any:
         if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            attempts.append(repr(address))
             raise NonLoopbackConnection(f"test tried to connect to {address!r}")
         return real_connect_ex(self, address)
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(host, str) and host.lower().rstrip(".").endswith("amazonaws.com"):
+            attempts.append(host)
             raise NonLoopbackConnection(f"test tried to resolve {host}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    if attempts:
+        pytest.fail(f"non-loopback connections attempted: {', '.join(attempts)}")
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def _isolated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
     """No AWS variables or files from outside; the metadata service disabled."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):

@@ -24,7 +24,13 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/credpick-test-role"
 def assert_no_secret(*texts: object) -> None:
     """No marker secret, token or unmasked key id in any of ``texts``."""
     for text in texts:
-        rendered = text if isinstance(text, str) else json.dumps(text) if isinstance(text, dict | list) else repr(text)
+        rendered = (
+            text
+            if isinstance(text, str)
+            else json.dumps(text)
+            if isinstance(text, dict | list)
+            else repr(text)
+        )
         for marker in MARKERS:
             assert marker not in rendered, f"{marker!r} leaked into {rendered[:200]!r}"
 

@@ -48,7 +48,9 @@ def test_stray_static_key_is_ignored_when_a_role_exists(
     assert_no_secret(caplog.text, d.explain(), d.to_dict(), repr(d))
 
 
-def test_static_alone_is_used_with_a_warning(make_context: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_static_alone_is_used_with_a_warning(
+    make_context: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="credpick"):
         d = credpick.detect(context=make_context(STATIC_ENV))
     assert d.ok and d.chosen is not None
@@ -63,8 +65,12 @@ def test_forbid_refuses_static_even_alone(make_context: Any) -> None:
     assert STATIC_SECRET not in str(d.error)
 
 
-def test_allow_keeps_static_available_but_prefers_roles(make_context: Any, irsa: dict[str, str]) -> None:
-    d = credpick.detect(context=make_context({**irsa, **STATIC_ENV}), policy=Policy(static_keys="allow"))
+def test_allow_keeps_static_available_but_prefers_roles(
+    make_context: Any, irsa: dict[str, str]
+) -> None:
+    d = credpick.detect(
+        context=make_context({**irsa, **STATIC_ENV}), policy=Policy(static_keys="allow")
+    )
     assert d.chosen is not None and d.chosen.kind is SourceKind.WEB_IDENTITY
     assert d.candidates[-1].status is Status.AVAILABLE
 
@@ -72,7 +78,10 @@ def test_allow_keeps_static_available_but_prefers_roles(make_context: Any, irsa:
 def test_explicit_profile_with_keys_is_refused_when_a_role_exists(
     make_context: Any, home: Path, irsa: dict[str, str]
 ) -> None:
-    write(home / ".aws" / "credentials", f"[dev]\naws_access_key_id = {STATIC_ENV['AWS_ACCESS_KEY_ID']}\naws_secret_access_key = {STATIC_SECRET}\n")
+    write(
+        home / ".aws" / "credentials",
+        f"[dev]\naws_access_key_id = {STATIC_ENV['AWS_ACCESS_KEY_ID']}\naws_secret_access_key = {STATIC_SECRET}\n",
+    )
     ctx = make_context({**irsa, "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials")})
     d = credpick.detect(context=ctx, profile_name="dev")
     assert isinstance(d.error, credpick.StaticKeysRefused)
@@ -80,7 +89,9 @@ def test_explicit_profile_with_keys_is_refused_when_a_role_exists(
     assert_no_secret(str(d.error), d.explain(), d.to_dict())
 
 
-def test_explicit_role_based_profile_beats_the_ranking(make_context: Any, home: Path, irsa: dict[str, str]) -> None:
+def test_explicit_role_based_profile_beats_the_ranking(
+    make_context: Any, home: Path, irsa: dict[str, str]
+) -> None:
     write(
         home / ".aws" / "config",
         "[profile ops]\nrole_arn = arn:aws:iam::111122223333:role/ops\ncredential_source = Environment\n",
@@ -107,7 +118,11 @@ def test_malformed_config_names_the_file(make_context: Any, home: Path) -> None:
 
 
 def test_broken_best_source_fails_closed(make_context: Any, tmp_path: Path) -> None:
-    env = {"AWS_WEB_IDENTITY_TOKEN_FILE": str(tmp_path / "missing"), "AWS_ROLE_ARN": ROLE_ARN, **STATIC_ENV}
+    env = {
+        "AWS_WEB_IDENTITY_TOKEN_FILE": str(tmp_path / "missing"),
+        "AWS_ROLE_ARN": ROLE_ARN,
+        **STATIC_ENV,
+    }
     d = credpick.detect(context=make_context(env))
     assert isinstance(d.error, credpick.SourceFailed)
     assert d.error.kind == "web-identity"
@@ -121,7 +136,9 @@ def test_hook_can_refuse(make_context: Any, irsa: dict[str, str]) -> None:
     def only_prod(detection: credpick.Detection) -> None:
         assert detection.chosen is not None
         if "prod" not in (detection.chosen.role_arn or ""):
-            raise credpick.PolicyViolation("role is not a prod role", kind=detection.chosen.kind.value)
+            raise credpick.PolicyViolation(
+                "role is not a prod role", kind=detection.chosen.kind.value
+            )
 
     d = credpick.detect(context=make_context(irsa), policy=Policy(hook=only_prod))
     assert isinstance(d.error, credpick.PolicyViolation)

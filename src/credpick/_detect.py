@@ -138,7 +138,11 @@ def detect(
         try:
             policy.hook(detection)
         except PolicyViolation as exc:
-            refused = attrs.evolve(chosen, status=Status.REFUSED, reason=f"refused by hook: {exc.reason}") if chosen else None
+            refused = (
+                attrs.evolve(chosen, status=Status.REFUSED, reason=f"refused by hook: {exc.reason}")
+                if chosen
+                else None
+            )
             rest = detection.candidates[1:] if chosen else detection.candidates
             detection = attrs.evolve(
                 detection,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 
 def mask_key_id(key_id: str | None) -> str | None:
     """Show the first and last four characters: ``AKIA...WXYZ``.
@@ -20,3 +23,31 @@ def mask_key_id(key_id: str | None) -> str | None:
 def is_temporary_key_id(key_id: str) -> bool:
     """``ASIA`` ids come from STS and are temporary; ``AKIA`` ids are long-lived."""
     return key_id.strip().upper().startswith("ASIA")
+
+
+_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA)[A-Z0-9]{12,124})(?![A-Z0-9])")
+
+
+def scrub(text: str) -> str:
+    """Mask anything shaped like an access key id inside free text.
+
+    Defence in depth: evidence is built from masked ids already, but a key id
+    pasted into an unrelated variable must not come out whole either.
+    """
+    return _KEY_ID.sub(lambda m: mask_key_id(m.group(1)) or "****", text)
+
+
+def display_url(url: str) -> str:
+    """A URL without user info, query or fragment, which may hold tokens."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return "(not a valid URL)"
+    if not parts.scheme or not host:
+        return "(not a valid URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port else host
+    return f"{parts.scheme}://{netloc}{parts.path}"

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._mask import scrub
+
 if TYPE_CHECKING:
     from ._policy import Policy
     from .exceptions import CredpickError
@@ -85,6 +87,14 @@ def _freeze(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(value))
 
 
+def _scrub_all(lines: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(scrub(line) for line in lines)
+
+
+def _scrub_opt(text: str | None) -> str | None:
+    return None if text is None else scrub(text)
+
+
 @attrs.frozen
 class Candidate:
     """One credential source credpick found, and its verdict.
@@ -108,20 +118,18 @@ class Candidate:
 
     kind: SourceKind
     status: Status = Status.AVAILABLE
-    origin: str = "environment"
-    evidence: tuple[str, ...] = ()
-    reason: str = ""
-    fix: str | None = None
+    origin: str = attrs.field(default="environment", converter=scrub)
+    evidence: tuple[str, ...] = attrs.field(default=(), converter=_scrub_all)
+    reason: str = attrs.field(default="", converter=scrub)
+    fix: str | None = attrs.field(default=None, converter=_scrub_opt)
     long_lived: bool = False
     explicit: bool = False
     key_id: str | None = None
-    role_arn: str | None = None
-    profile: str | None = None
+    role_arn: str | None = attrs.field(default=None, converter=_scrub_opt)
+    profile: str | None = attrs.field(default=None, converter=_scrub_opt)
     # Non-secret inputs for the builder (a token file path, a URI...). Secrets
     # are never stored here: builders read them from the environment or files.
-    params: Mapping[str, str] = attrs.field(
-        factory=dict, converter=_freeze, repr=False, eq=False
-    )
+    params: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze, repr=False, eq=False)
 
     @property
     def rank(self) -> int:

@@ -92,7 +92,9 @@ def apply(
         if c is pick or not c.long_lived or not _usable(c):
             return c
         if policy.static_keys == "forbid":
-            return attrs.evolve(c, status=Status.REFUSED, reason="the policy forbids long-lived keys")
+            return attrs.evolve(
+                c, status=Status.REFUSED, reason="the policy forbids long-lived keys"
+            )
         if policy.static_keys == "refuse-when-role" and role is not None:
             return attrs.evolve(
                 c, status=Status.IGNORED, reason=f"ignored: {_describe(role)} is available"
@@ -119,7 +121,9 @@ def apply(
         )
         chosen = attrs.evolve(pick, status=Status.REFUSED, reason=f"refused: {why}")
         error = StaticKeysRefused(
-            f"long-lived key {pick.key_id or ''} from {pick.origin} refused: {why}".replace("  ", " "),
+            f"long-lived key {pick.key_id or ''} from {pick.origin} refused: {why}".replace(
+                "  ", " "
+            ),
             kind=pick.kind.value,
             evidence=pick.evidence,
             fix=(f"drop the key and use {_describe(role)}" if role else pick.fix),

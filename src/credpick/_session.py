@@ -72,12 +72,17 @@ def translate(exc: BaseException, chosen: Candidate) -> SourceFailed:
         code = exc.response.get("Error", {}).get("Code", "Unknown")
         reason = f"{exc.operation_name} was rejected with {code}"
         fix = _STS_FIXES.get(code, fix)
-    elif isinstance(exc, botocore.exceptions.UnauthorizedSSOTokenError | botocore.exceptions.SSOTokenLoadError):
+    elif isinstance(
+        exc, botocore.exceptions.UnauthorizedSSOTokenError | botocore.exceptions.SSOTokenLoadError
+    ):
         reason = "the SSO session has expired or is invalid"
         fix = f"run `aws sso login --profile {chosen.profile or 'default'}`"
     elif isinstance(exc, botocore.exceptions.EndpointConnectionError):
         reason = "the credential endpoint is unreachable"
-    elif isinstance(exc, botocore.exceptions.CredentialRetrievalError | botocore.exceptions.MetadataRetrievalError):
+    elif isinstance(
+        exc,
+        botocore.exceptions.CredentialRetrievalError | botocore.exceptions.MetadataRetrievalError,
+    ):
         status = _http_status(str(exc))
         reason = (
             f"the credential endpoint answered HTTP {status}"
@@ -90,9 +95,7 @@ def translate(exc: BaseException, chosen: Candidate) -> SourceFailed:
         reason = f"botocore failed: {type(exc).__name__}"
     else:
         reason = f"loading credentials failed: {type(exc).__name__}"
-    return SourceFailed(
-        reason, kind=kind, evidence=chosen.evidence, fix=fix, attempts=attempts
-    )
+    return SourceFailed(reason, kind=kind, evidence=chosen.evidence, fix=fix, attempts=attempts)
 
 
 def _load(chosen: Candidate, inputs: BuildInputs) -> Any:
@@ -170,6 +173,8 @@ def session(
     credentials = _load(chosen, inputs)
     bs.register_component(
         "credential_provider",
-        CredentialResolver(providers=[_Loaded(credentials, getattr(credentials, "method", "credpick"))]),
+        CredentialResolver(
+            providers=[_Loaded(credentials, getattr(credentials, "method", "credpick"))]
+        ),
     )
     return boto3.Session(botocore_session=bs, region_name=region)

@@ -50,11 +50,13 @@ class CredpickError(Exception):
         fix: str | None = None,
         attempts: Sequence[str] = (),
     ) -> None:
-        self.reason = reason
+        from ._mask import scrub
+
+        self.reason = scrub(reason)
         self.kind = kind
-        self.evidence = tuple(evidence)
-        self.fix = fix
-        self.attempts = tuple(attempts)
+        self.evidence = tuple(scrub(e) for e in evidence)
+        self.fix = None if fix is None else scrub(fix)
+        self.attempts = tuple(scrub(a) for a in attempts)
         super().__init__(self._render())
 
     def _render(self) -> str:

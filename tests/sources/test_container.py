@@ -39,11 +39,14 @@ def test_eks_pod_identity_sends_the_raw_token(
     endpoint: ContainerCredentialsEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     token = write(tmp_path / "eks-pod-identity-token", POD_TOKEN)
-    use(monkeypatch, {
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
-        **STATIC_ENV,
-    })
+    use(
+        monkeypatch,
+        {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
+            **STATIC_ENV,
+        },
+    )
     d = credpick.detect()
     assert d.chosen is not None and d.chosen.kind is SourceKind.EKS_POD_IDENTITY
     assert d.candidates[-1].status is Status.IGNORED
@@ -54,13 +57,18 @@ def test_eks_pod_identity_sends_the_raw_token(
     assert POD_TOKEN not in d.explain()
 
 
-def test_ecs_full_uri_with_ecs_metadata(endpoint: ContainerCredentialsEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
-    use(monkeypatch, {
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN": POD_TOKEN,
-        "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc",
-        "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
-    })
+def test_ecs_full_uri_with_ecs_metadata(
+    endpoint: ContainerCredentialsEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(
+        monkeypatch,
+        {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": POD_TOKEN,
+            "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc",
+            "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
+        },
+    )
     session = credpick.session()
     assert credpick.detect().chosen.kind is SourceKind.ECS  # type: ignore[union-attr]
     assert session.get_credentials().method == "container-role"
@@ -71,34 +79,49 @@ def test_sidecar_is_a_plain_container_source(monkeypatch: pytest.MonkeyPatch) ->
         use(monkeypatch, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": sidecar.full_uri})
         d = credpick.detect()
         assert d.chosen is not None and d.chosen.kind is SourceKind.CONTAINER
-        assert credpick.session().get_credentials().get_frozen_credentials().token == sidecar.credentials.token
+        assert (
+            credpick.session().get_credentials().get_frozen_credentials().token
+            == sidecar.credentials.token
+        )
 
 
 def test_relative_uri_is_ecs(make_context: Any) -> None:
-    d = credpick.detect(context=make_context({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/x"}))
+    d = credpick.detect(
+        context=make_context({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/x"})
+    )
     assert d.chosen is not None and d.chosen.kind is SourceKind.ECS
 
 
 def test_pod_identity_address_is_eks(make_context: Any, tmp_path: Path) -> None:
     token = write(tmp_path / "t", "tok")
-    d = credpick.detect(context=make_context({
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
-    }))
+    d = credpick.detect(
+        context=make_context(
+            {
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
+            }
+        )
+    )
     assert d.chosen is not None and d.chosen.kind is SourceKind.EKS_POD_IDENTITY
 
 
 @pytest.mark.parametrize("mode", ["error", "forbidden", "malformed"])
 def test_endpoint_failures_fail_closed(
-    endpoint: ContainerCredentialsEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: Any
+    endpoint: ContainerCredentialsEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mode: Any,
 ) -> None:
     endpoint.set_mode(mode)
     token = write(tmp_path / "token", POD_TOKEN)
-    use(monkeypatch, {
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
-        **STATIC_ENV,
-    })
+    use(
+        monkeypatch,
+        {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
+            **STATIC_ENV,
+        },
+    )
     with pytest.raises(credpick.SourceFailed) as info:
         credpick.session()
     assert info.value.kind == "eks-pod-identity"
@@ -106,12 +129,17 @@ def test_endpoint_failures_fail_closed(
     assert endpoint.credentials.secret_access_key not in str(info.value)
 
 
-def test_wrong_token_is_source_failed(endpoint: ContainerCredentialsEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_wrong_token_is_source_failed(
+    endpoint: ContainerCredentialsEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     token = write(tmp_path / "token", "not-the-token")
-    use(monkeypatch, {
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
-    })
+    use(
+        monkeypatch,
+        {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
+        },
+    )
     with pytest.raises(credpick.SourceFailed, match="HTTP 401"):
         credpick.session()
 
@@ -120,11 +148,22 @@ def test_wrong_token_is_source_failed(endpoint: ContainerCredentialsEndpoint, mo
     ("env", "needle"),
     [
         ({"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://10.0.0.5/creds"}, "botocore refuses"),
-        ({"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/c", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "a\r\nb"}, "CR or LF"),
-        ({"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials"}, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
+        (
+            {
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/c",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": "a\r\nb",
+            },
+            "CR or LF",
+        ),
+        (
+            {"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials"},
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        ),
     ],
 )
-def test_bad_container_settings_are_clear(make_context: Any, env: dict[str, str], needle: str) -> None:
+def test_bad_container_settings_are_clear(
+    make_context: Any, env: dict[str, str], needle: str
+) -> None:
     d = credpick.detect(context=make_context(env))
     assert isinstance(d.error, credpick.SourceFailed)
     assert needle in str(d.error)
@@ -139,9 +178,13 @@ def test_unusable_token_file(make_context: Any, tmp_path: Path, state: str) -> N
         path.mkdir()
     elif state == "crlf":
         write(path, "abc\r\ndef")
-    d = credpick.detect(context=make_context({
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials",
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(path),
-    }))
+    d = credpick.detect(
+        context=make_context(
+            {
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(path),
+            }
+        )
+    )
     assert isinstance(d.error, credpick.SourceFailed)
     assert "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" in str(d.error)

@@ -43,7 +43,9 @@ def test_verdict_is_cached_for_the_process(imds: Any) -> None:
     assert len(imds.requests) == 1  # the credentials only
 
 
-def test_stray_static_key_on_an_instance_is_ignored(imds: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stray_static_key_on_an_instance_is_ignored(
+    imds: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for k, v in STATIC_ENV.items():
         monkeypatch.setenv(k, v)
     session = credpick.session()
@@ -77,7 +79,10 @@ def test_imdsv1_only_is_refused_by_default(imds: Any) -> None:
 def test_imdsv1_only_works_when_allowed(imds: Any) -> None:
     imds.set_mode("imdsv1-only")
     session = credpick.session(policy=Policy(allow_imdsv1=True))
-    assert session.get_credentials().get_frozen_credentials().access_key == imds.credentials.access_key_id
+    assert (
+        session.get_credentials().get_frozen_credentials().access_key
+        == imds.credentials.access_key_id
+    )
 
 
 def test_hanging_token_request_names_the_hop_limit(imds: Any) -> None:
@@ -88,7 +93,9 @@ def test_hanging_token_request_names_the_hop_limit(imds: Any) -> None:
 
 
 @pytest.mark.parametrize("mode", ["error", "malformed"])
-def test_broken_metadata_fails_closed(imds: Any, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+def test_broken_metadata_fails_closed(
+    imds: Any, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
     for k, v in STATIC_ENV.items():
         monkeypatch.setenv(k, v)
     imds.set_mode(mode)
@@ -99,7 +106,9 @@ def test_broken_metadata_fails_closed(imds: Any, monkeypatch: pytest.MonkeyPatch
     assert imds.credentials.secret_access_key not in str(info.value)
 
 
-def test_instance_without_role_lets_static_keys_through(imds: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_instance_without_role_lets_static_keys_through(
+    imds: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     imds.set_mode("no-role")
     for k, v in STATIC_ENV.items():
         monkeypatch.setenv(k, v)
@@ -109,7 +118,9 @@ def test_instance_without_role_lets_static_keys_through(imds: Any, monkeypatch: 
 
 
 @pytest.mark.parametrize("make_endpoint", ["refusing", "unroutable", "silent"])
-def test_no_metadata_service_means_no_candidate(monkeypatch: pytest.MonkeyPatch, make_endpoint: str) -> None:
+def test_no_metadata_service_means_no_candidate(
+    monkeypatch: pytest.MonkeyPatch, make_endpoint: str
+) -> None:
     monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
 
     def run(url: str) -> credpick.Detection:
@@ -121,7 +132,9 @@ def test_no_metadata_service_means_no_candidate(monkeypatch: pytest.MonkeyPatch,
     else:
         with (unroutable_endpoint if make_endpoint == "unroutable" else silent_endpoint)() as url:
             d = run(url)
-    assert isinstance(d.error, credpick.NoCredentialsFound if make_endpoint != "silent" else credpick.SourceFailed)
+    assert isinstance(
+        d.error, credpick.NoCredentialsFound if make_endpoint != "silent" else credpick.SourceFailed
+    )
 
 
 def test_hardware_that_is_not_ec2_skips_the_probe(make_context: Any, tmp_path: Path) -> None:
@@ -140,7 +153,9 @@ def test_hardware_that_is_not_ec2_skips_the_probe(make_context: Any, tmp_path: P
         ("sys/hypervisor/uuid", "ec2e1916-9099-7caf-fd21-012345abcdef"),
     ],
 )
-def test_ec2_hardware_means_probe(make_context: Any, tmp_path: Path, path: str, content: str) -> None:
+def test_ec2_hardware_means_probe(
+    make_context: Any, tmp_path: Path, path: str, content: str
+) -> None:
     write(tmp_path / "root" / path, content)
     if path.startswith("sys/hypervisor"):
         write(tmp_path / "root" / "sys/class/dmi/id/sys_vendor", "Xen")

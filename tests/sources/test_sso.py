@@ -41,7 +41,11 @@ sso_registration_scopes = sso:account:access
 def cache_token(home: Path, key: str, expires_in: dt.timedelta, **extra: str) -> Path:
     expires = dt.datetime.now(dt.timezone.utc) + expires_in
     name = hashlib.sha1(key.encode()).hexdigest()
-    body = {"accessToken": ACCESS_TOKEN, "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"), **extra}
+    body = {
+        "accessToken": ACCESS_TOKEN,
+        "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **extra,
+    }
     return write(home / ".aws" / "sso" / "cache" / f"{name}.json", json.dumps(body))
 
 
@@ -53,7 +57,9 @@ def portal(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SsoPortal]:
         yield server
 
 
-def test_sso_profile_gets_role_credentials(portal: SsoPortal, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sso_profile_gets_role_credentials(
+    portal: SsoPortal, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache_token(home, "corp", dt.timedelta(hours=1))
     monkeypatch.setenv("AWS_PROFILE", "dev")
     session = credpick.session()
@@ -68,7 +74,9 @@ def test_sso_profile_gets_role_credentials(portal: SsoPortal, home: Path, monkey
     assert ACCESS_TOKEN not in d.explain()
 
 
-def test_expired_legacy_token_says_how_to_log_in(portal: SsoPortal, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expired_legacy_token_says_how_to_log_in(
+    portal: SsoPortal, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache_token(home, "https://corp.awsapps.com/start", -dt.timedelta(minutes=5))
     monkeypatch.setenv("AWS_PROFILE", "legacy")
     for k, v in STATIC_ENV.items():
@@ -85,14 +93,29 @@ def test_missing_token_cache_is_failed(portal: SsoPortal, monkeypatch: pytest.Mo
         credpick.session()
 
 
-def test_expired_session_token_with_refresh_token_is_available(portal: SsoPortal, home: Path, make_context: Any) -> None:
-    cache_token(home, "corp", -dt.timedelta(minutes=1), refreshToken="MARKER-TOKEN-refresh", clientId="c", clientSecret="s")
-    d = credpick.detect(context=make_context({"AWS_PROFILE": "dev", "AWS_CONFIG_FILE": str(home / ".aws" / "config")}))
+def test_expired_session_token_with_refresh_token_is_available(
+    portal: SsoPortal, home: Path, make_context: Any
+) -> None:
+    cache_token(
+        home,
+        "corp",
+        -dt.timedelta(minutes=1),
+        refreshToken="MARKER-TOKEN-refresh",
+        clientId="c",
+        clientSecret="s",
+    )
+    d = credpick.detect(
+        context=make_context(
+            {"AWS_PROFILE": "dev", "AWS_CONFIG_FILE": str(home / ".aws" / "config")}
+        )
+    )
     assert d.chosen is not None and d.chosen.status is Status.CHOSEN
     assert "refresh" in d.chosen.reason
 
 
-def test_portal_rejecting_the_token_is_source_failed(portal: SsoPortal, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_portal_rejecting_the_token_is_source_failed(
+    portal: SsoPortal, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache_token(home, "corp", dt.timedelta(hours=1))
     portal.access_token = "something-else"
     monkeypatch.setenv("AWS_PROFILE", "dev")
@@ -103,6 +126,11 @@ def test_portal_rejecting_the_token_is_source_failed(portal: SsoPortal, home: Pa
 
 
 def test_sso_session_reference_must_exist(home: Path, make_context: Any) -> None:
-    write(home / ".aws" / "config", "[profile x]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = r\n")
-    d = credpick.detect(context=make_context({"AWS_PROFILE": "x", "AWS_CONFIG_FILE": str(home / ".aws" / "config")}))
+    write(
+        home / ".aws" / "config",
+        "[profile x]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = r\n",
+    )
+    d = credpick.detect(
+        context=make_context({"AWS_PROFILE": "x", "AWS_CONFIG_FILE": str(home / ".aws" / "config")})
+    )
     assert isinstance(d.error, credpick.SourceFailed) and "[sso-session nope]" in str(d.error)

@@ -29,7 +29,9 @@ def irsa(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return token
 
 
-def test_irsa_assumes_the_role_through_sts(sts: Any, irsa: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_irsa_assumes_the_role_through_sts(
+    sts: Any, irsa: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use(monkeypatch, STATIC_ENV)
     session = credpick.session()
     credentials = session.get_credentials()
@@ -39,7 +41,9 @@ def test_irsa_assumes_the_role_through_sts(sts: Any, irsa: Path, monkeypatch: py
     assert "credpick-test-role" in identity["Arn"]
 
 
-def test_token_file_is_reread_on_refresh(sts: Any, irsa: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_file_is_reread_on_refresh(
+    sts: Any, irsa: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[str] = []
     import botocore.utils
 
@@ -59,7 +63,9 @@ def test_token_file_is_reread_on_refresh(sts: Any, irsa: Path, monkeypatch: pyte
 
 
 @pytest.mark.parametrize("code", ["InvalidIdentityToken", "ExpiredTokenException", "AccessDenied"])
-def test_sts_rejection_is_source_failed(irsa: Path, monkeypatch: pytest.MonkeyPatch, code: Any) -> None:
+def test_sts_rejection_is_source_failed(
+    irsa: Path, monkeypatch: pytest.MonkeyPatch, code: Any
+) -> None:
     use(monkeypatch, {**STATIC_ENV, "AWS_REGION": "us-east-1"})
     with StsRejecting(code=code) as fake:
         monkeypatch.setenv("AWS_ENDPOINT_URL_STS", fake.url)
@@ -73,12 +79,17 @@ def test_sts_rejection_is_source_failed(irsa: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
-        ({"AWS_WEB_IDENTITY_TOKEN_FILE": "/nonexistent/token", "AWS_ROLE_ARN": ROLE_ARN}, "does not exist"),
+        (
+            {"AWS_WEB_IDENTITY_TOKEN_FILE": "/nonexistent/token", "AWS_ROLE_ARN": ROLE_ARN},
+            "does not exist",
+        ),
         ({"AWS_WEB_IDENTITY_TOKEN_FILE": "/tmp"}, "AWS_ROLE_ARN is not"),
         ({"AWS_ROLE_ARN": ROLE_ARN, "AWS_WEB_IDENTITY_TOKEN_FILE": ""}, None),
     ],
 )
-def test_bad_web_identity_settings(make_context: Any, env: dict[str, str], needle: str | None) -> None:
+def test_bad_web_identity_settings(
+    make_context: Any, env: dict[str, str], needle: str | None
+) -> None:
     d = credpick.detect(context=make_context(env))
     if needle is None:  # AWS_ROLE_ARN alone is not a web identity source
         assert d.candidates == ()
@@ -86,28 +97,40 @@ def test_bad_web_identity_settings(make_context: Any, env: dict[str, str], needl
     assert isinstance(d.error, credpick.SourceFailed) and needle in str(d.error)
 
 
-def test_profile_web_identity(sts: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_web_identity(
+    sts: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     token = write(tmp_path / "tok", "profile.token.value")
-    write(home / ".aws" / "config", f"[profile irsa]\nrole_arn = {ROLE_ARN}\nweb_identity_token_file = {token}\n")
+    write(
+        home / ".aws" / "config",
+        f"[profile irsa]\nrole_arn = {ROLE_ARN}\nweb_identity_token_file = {token}\n",
+    )
     monkeypatch.setenv("AWS_PROFILE", "irsa")
     d = credpick.detect()
     assert d.chosen is not None and d.chosen.kind is SourceKind.WEB_IDENTITY and d.chosen.explicit
-    assert credpick.session().get_credentials().get_frozen_credentials().access_key.startswith("ASIA")
+    assert (
+        credpick.session().get_credentials().get_frozen_credentials().access_key.startswith("ASIA")
+    )
 
 
 @pytest.fixture
 def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubOidcEndpoint]:
     with GitHubOidcEndpoint() as endpoint:
-        use(monkeypatch, {
-            "ACTIONS_ID_TOKEN_REQUEST_URL": endpoint.request_url,
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": endpoint.request_token,
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_RUN_ID": "4242",
-        })
+        use(
+            monkeypatch,
+            {
+                "ACTIONS_ID_TOKEN_REQUEST_URL": endpoint.request_url,
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": endpoint.request_token,
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_RUN_ID": "4242",
+            },
+        )
         yield endpoint
 
 
-def test_github_oidc_fetches_a_token_per_refresh(sts: Any, github: GitHubOidcEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_oidc_fetches_a_token_per_refresh(
+    sts: Any, github: GitHubOidcEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use(monkeypatch, STATIC_ENV)
     session = credpick.session(role_arn=ROLE_ARN)
     credentials = session.get_credentials()
@@ -121,7 +144,9 @@ def test_github_oidc_fetches_a_token_per_refresh(sts: Any, github: GitHubOidcEnd
     assert github.request_token not in d.explain()
 
 
-def test_github_without_role_is_unavailable_and_static_is_used(github: GitHubOidcEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_without_role_is_unavailable_and_static_is_used(
+    github: GitHubOidcEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use(monkeypatch, STATIC_ENV)
     d = credpick.detect()
     assert d.chosen is not None and d.chosen.kind is SourceKind.STATIC

@@ -41,7 +41,7 @@ SOURCES: tuple[Source, ...] = (
     container,
     env_session,
     static,
-)  # type: ignore[assignment]
+)
 
 BY_KIND: MappingProxyType[SourceKind, Source] = MappingProxyType({s.KIND: s for s in SOURCES})
 

@@ -11,6 +11,7 @@ from botocore.credentials import ContainerProvider
 
 from .. import _envvars as ev
 from .._context import Context
+from .._mask import display_url
 from .._model import Candidate, SourceKind, Status
 from ._base import BuildInputs, CredentialProvider, token_file_problem
 
@@ -86,7 +87,7 @@ def classify(ctx: Context) -> Endpoint | None:
         evidence.insert(0, f"{ev.CONTAINER_RELATIVE_URI} is set")
         return Endpoint(SourceKind.ECS, uri, tuple(evidence), _token_problem(ctx), None)
     assert full is not None
-    evidence.insert(0, f"{ev.CONTAINER_FULL_URI}={full}")
+    evidence.insert(0, f"{ev.CONTAINER_FULL_URI}={display_url(full)}")
     token_file = ctx.get(ev.CONTAINER_AUTH_TOKEN_FILE)
     if token_file:
         evidence.append(f"{ev.CONTAINER_AUTH_TOKEN_FILE}={token_file}")

@@ -53,9 +53,7 @@ class EnvKeys:
 
 def read(ctx: Context) -> EnvKeys:
     """Look at the key variables the way botocore's ``EnvProvider`` does."""
-    token_var = next(
-        (v for v in (ev.SESSION_TOKEN, ev.LEGACY_SECURITY_TOKEN) if ctx.get(v)), None
-    )
+    token_var = next((v for v in (ev.SESSION_TOKEN, ev.LEGACY_SECURITY_TOKEN) if ctx.get(v)), None)
     return EnvKeys(
         key_id=ctx.get(ev.ACCESS_KEY_ID),
         has_secret=ctx.get(ev.SECRET_ACCESS_KEY) is not None,

@@ -48,7 +48,9 @@ class GitHubTokenLoader:
         except urllib.error.HTTPError as exc:
             raise self._failed(f"the token endpoint answered HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:
-            raise self._failed(f"the token endpoint is unreachable ({type(exc).__name__})") from None
+            raise self._failed(
+                f"the token endpoint is unreachable ({type(exc).__name__})"
+            ) from None
         try:
             value = json.loads(body)["value"]
         except (ValueError, KeyError, TypeError):
@@ -79,7 +81,9 @@ def detect(ctx: Context) -> list[Candidate]:
     if not url and not token_set:
         return []
     role_arn = ctx.role_arn or ctx.get(ev.ROLE_ARN)
-    evidence = [f"{v} is set" for v in (ev.GITHUB_TOKEN_URL, ev.GITHUB_TOKEN_REQUEST_TOKEN) if ctx.get(v)]
+    evidence = [
+        f"{v} is set" for v in (ev.GITHUB_TOKEN_URL, ev.GITHUB_TOKEN_REQUEST_TOKEN) if ctx.get(v)
+    ]
     if role_arn:
         evidence.append(f"{'role_arn=' if ctx.role_arn else ev.ROLE_ARN}={role_arn}")
     status, reason, fix = Status.AVAILABLE, "assumes the role with the job's OIDC token", None
@@ -101,7 +105,11 @@ def detect(ctx: Context) -> list[Candidate]:
             fix=fix,
             explicit=ctx.role_arn is not None,
             role_arn=role_arn,
-            params={"url": url or "", "role_arn": role_arn or "", "session_name": _session_name(ctx)},
+            params={
+                "url": url or "",
+                "role_arn": role_arn or "",
+                "session_name": _session_name(ctx),
+            },
         )
     ]
 

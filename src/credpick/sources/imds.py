@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -114,7 +113,7 @@ def _request(
         conn.request(method, path, headers=dict(headers))
         response = conn.getresponse()
         return response.status, response.read()
-    except (socket.timeout, TimeoutError) as exc:
+    except TimeoutError as exc:
         raise _Timeout from exc
 
 
@@ -163,7 +162,9 @@ def _probe(ctx: Context, url: str) -> Probe:
             return Probe(url, "error", f"the role-name request answered HTTP {status}")
         return Probe(url, "v2", f"role '{role[0]}' over IMDSv2", role[0], token)
     except (OSError, http.client.HTTPException) as exc:
-        return Probe(url, "error", f"the metadata service broke the connection ({type(exc).__name__})")
+        return Probe(
+            url, "error", f"the metadata service broke the connection ({type(exc).__name__})"
+        )
     finally:
         conn.close()
 

@@ -30,9 +30,7 @@ def _parse_time(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-def _token_state(
-    ctx: Context, cache_key: str, refreshable: bool
-) -> tuple[Status, str, list[str]]:
+def _token_state(ctx: Context, cache_key: str, refreshable: bool) -> tuple[Status, str, list[str]]:
     """Whether the cached token is valid, refreshable, expired or missing."""
     path = ctx.sso_cache_dir / f"{hashlib.sha1(cache_key.encode()).hexdigest()}.json"
     try:
@@ -90,8 +88,10 @@ def detect(ctx: Context) -> list[Candidate]:
     role_arn = None
     if merged.get("sso_account_id") and merged.get("sso_role_name"):
         role_arn = f"arn:aws:iam::{merged['sso_account_id']}:role/{merged['sso_role_name']}"
+    fix: str | None
     if problem:
-        status, reason, fix = Status.FAILED, f"profile '{name}': {problem}", f"fix {ctx.config_file}"
+        status, reason = Status.FAILED, f"profile '{name}': {problem}"
+        fix = f"fix {ctx.config_file}"
     else:
         session_name = settings.get("sso_session")
         cache_key = str(session_name or merged["sso_start_url"])

@@ -1,0 +1,47 @@
+"""The public surface: pinned, so a change to it is a deliberate one."""
+
+from __future__ import annotations
+
+import pickle
+
+import credpick
+from credpick import exceptions
+
+
+def test_all_is_the_public_surface() -> None:
+    assert sorted(credpick.__all__) == credpick.__all__
+    assert set(credpick.__all__) == {
+        "Candidate", "ConfigurationError", "Context", "CredpickError", "Detection",
+        "NoCredentialsFound", "Policy", "PolicyViolation", "SourceFailed", "SourceKind",
+        "StaticKeysRefused", "Status", "Timeouts", "__version__", "detect", "session",
+    }  # fmt: skip
+
+
+def test_error_tree() -> None:
+    assert issubclass(credpick.StaticKeysRefused, credpick.PolicyViolation)
+    for name in exceptions.__all__:
+        assert issubclass(getattr(exceptions, name), credpick.CredpickError)
+
+
+def test_source_kinds_are_the_documented_strings() -> None:
+    assert [k.value for k in credpick.SourceKind] == [
+        "lambda", "ecs", "eks-pod-identity", "web-identity", "github-oidc",
+        "ec2-instance-profile", "sso", "assume-role", "credential-process", "container",
+        "env-session", "static",
+    ]  # fmt: skip
+    assert credpick.SourceKind("ecs") == "ecs"
+
+
+def test_errors_keep_their_fields_through_pickle() -> None:
+    err = credpick.SourceFailed("boom", kind="ecs", evidence=("x",), fix="do y", attempts=("a",))
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.reason, back.kind, back.evidence, back.fix, back.attempts) == (
+        "boom", "ecs", ("x",), "do y", ("a",),
+    )  # fmt: skip
+    assert str(back) == str(err)
+
+
+def test_errors_mask_key_ids_in_every_field() -> None:
+    err = credpick.CredpickError("key AKIAIOSFODNN7EXAMPLE", evidence=["ASIAIOSFODNN7EXAMPLE"])
+    assert "AKIAIOSFODNN7EXAMPLE" not in str(err) and "AKIA...MPLE" in str(err)
+    assert err.evidence == ("ASIA...MPLE",)
