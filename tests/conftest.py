@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,63 +11,22 @@ import pytest
 
 from credpick import Context
 from credpick.sources import imds as imds_source
+from credpick.testing._guard import ENV_FLAG, SITE_DIR, SocketGuard
 
 _PREFIXES = ("AWS_", "ACTIONS_", "ECS_", "GITHUB_", "BOTO_")
 
 
-def _loopback(address: Any) -> bool:
-    if isinstance(address, tuple) and address:
-        host = str(address[0])
-    else:
-        return True  # AF_UNIX paths and the like never leave the machine
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-class NonLoopbackConnection(BaseException):
-    """A test tried to reach an address other than loopback.
-
-    A BaseException, so no ``except Exception`` in the code under test can
-    swallow it; the guard also records it and fails the test at teardown.
-    """
-
-
 @pytest.fixture(autouse=True)
 def socket_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Fail any test that connects anywhere but 127.0.0.0/8 or ::1."""
-    attempts: list[str] = []
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
-
-    def connect(self: socket.socket, address: Any) -> Any:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
-            attempts.append(repr(address))
-            raise NonLoopbackConnection(f"test tried to connect to {address!r}")
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> Any:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
-            attempts.append(repr(address))
-            raise NonLoopbackConnection(f"test tried to connect to {address!r}")
-        return real_connect_ex(self, address)
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(host, str) and host.lower().rstrip(".").endswith("amazonaws.com"):
-            attempts.append(host)
-            raise NonLoopbackConnection(f"test tried to resolve {host}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield attempts
-    if attempts:
-        pytest.fail(f"non-loopback connections attempted: {', '.join(attempts)}")
+    """Fail any test that connects anywhere but loopback, in this process or a child."""
+    monkeypatch.setenv(ENV_FLAG, "1")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(SITE_DIR), os.environ.get("PYTHONPATH")]))
+    )
+    with SocketGuard() as guard:
+        yield guard.attempts
+    if guard.attempts:
+        pytest.fail(f"non-loopback connections attempted: {', '.join(guard.attempts)}")
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,9 @@ from credpick._cli import main
 from .helpers import STATIC_ENV, assert_no_secret
 
 
-def test_explain_json_is_to_dict(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_json_is_to_dict(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for k, v in STATIC_ENV.items():
         monkeypatch.setenv(k, v)
     assert main(["explain", "--json"]) == 0

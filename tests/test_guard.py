@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from .conftest import NonLoopbackConnection, _loopback
+from credpick.testing._guard import NonLoopbackConnection
+from credpick.testing._guard import is_loopback as _loopback
 
 
 @pytest.mark.parametrize(
@@ -34,3 +35,17 @@ def test_connecting_to_the_metadata_address_is_blocked(socket_guard: list[str]) 
 
 def test_ipv6_metadata_address_is_blocked() -> None:
     assert not _loopback(("fd00:ec2::254", 80, 0, 0))
+
+
+def test_child_processes_are_guarded_too() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import socket; s = socket.socket(); s.settimeout(0.1); s.connect(('169.254.169.254', 80))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "NonLoopbackConnection" in result.stderr

@@ -105,6 +105,7 @@ def tour() -> str:
     """Run every scenario on loopback emulators and return the table."""
     try:
         from .testing import Simulation, StsEmulator
+        from .testing._guard import SocketGuard
     except ImportError as exc:  # moto is an extra
         raise CredpickError(
             "the tour needs the testing extra",
@@ -115,7 +116,8 @@ def tour() -> str:
     level = log.level
     log.setLevel(logging.ERROR)
     try:
-        with StsEmulator() as sts:
+        # The tour is a demo: it must never reach beyond loopback, even by mistake.
+        with SocketGuard(), StsEmulator() as sts:
             rows = [run_scenario(s, lambda: Simulation(sts=sts)) for s in SCENARIOS]
     finally:
         log.setLevel(level)
