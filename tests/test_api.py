@@ -45,3 +45,18 @@ def test_errors_mask_key_ids_in_every_field() -> None:
     err = credpick.CredpickError("key AKIAIOSFODNN7EXAMPLE", evidence=["ASIAIOSFODNN7EXAMPLE"])
     assert "AKIAIOSFODNN7EXAMPLE" not in str(err) and "AKIA...MPLE" in str(err)
     assert err.evidence == ("ASIA...MPLE",)
+
+
+def test_every_public_name_resolves() -> None:
+    for name in credpick.__all__:
+        assert getattr(credpick, name) is not None
+    assert set(dir(credpick)) == set(credpick.__all__)
+
+
+def test_import_is_lazy() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, credpick; print(sorted(m for m in sys.modules if m.startswith('credpick')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "credpick.sources" not in out.stdout and "credpick._model" not in out.stdout

@@ -189,3 +189,9 @@ def test_half_key_pair_is_a_failed_static_candidate(make_context: Any) -> None:
     d = credpick.detect(context=make_context({"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE"}))
     assert isinstance(d.error, credpick.SourceFailed)
     assert "AWS_SECRET_ACCESS_KEY" in str(d.error)
+
+
+def test_role_arn_without_a_token_is_an_error_not_ignored(make_context: Any) -> None:
+    d = credpick.detect(context=make_context(STATIC_ENV), role_arn=ROLE_ARN)
+    assert isinstance(d.error, credpick.ConfigurationError)
+    assert "role_arn=" in str(d.error) and "web identity" in str(d.error)

@@ -11,8 +11,6 @@ from ._context import Context, Timeouts
 from ._model import RANK, Candidate, Detection, SourceKind, Status
 from ._policy import Policy, apply
 from .exceptions import ConfigurationError, PolicyViolation
-from .sources import SOURCES
-from .sources import imds as _imds
 
 logger = logging.getLogger("credpick")
 
@@ -25,6 +23,19 @@ def _check_profile(ctx: Context) -> None:
             f"profile '{name}' (from {origin}) is not defined",
             evidence=(f"{ctx.config_file}", f"{ctx.credentials_file}"),
             fix=f"add [profile {name}] to {ctx.config_file}, or fix {origin}",
+        )
+
+
+def _check_role_arn(ctx: Context, found: list[Candidate]) -> None:
+    # role_arn= names the role for a web identity token; with no token to
+    # present it would be silently ignored, which is worse than an error.
+    users = (SourceKind.WEB_IDENTITY, SourceKind.GITHUB_OIDC)
+    if ctx.role_arn and not any(c.kind in users and c.role_arn == ctx.role_arn for c in found):
+        raise ConfigurationError(
+            f"role_arn={ctx.role_arn} needs a web identity token to assume it with, and none was found",
+            evidence=("no AWS_WEB_IDENTITY_TOKEN_FILE", "no ACTIONS_ID_TOKEN_REQUEST_URL"),
+            fix="run where a web identity token is available (EKS IRSA, GitHub Actions with "
+            "id-token: write), or drop role_arn=",
         )
 
 
@@ -41,6 +52,11 @@ def _needs_probe(found: list[Candidate]) -> bool:
 
 def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
     """Every candidate the context offers, and every place looked."""
+    # Imported here: the sources are the bulk of credpick, and `import credpick`
+    # must stay cheap for processes that never ask.
+    from .sources import SOURCES
+    from .sources import imds as _imds
+
     _check_profile(ctx)
     found: list[Candidate] = []
     looked: list[str] = []
@@ -49,6 +65,7 @@ def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
             continue
         found += source.detect(ctx)
         looked.append(f"{source.KIND.value}: {source.LOOKS_AT}")
+    _check_role_arn(ctx, found)
     skip = _imds.skip_reason(ctx)
     if not _needs_probe(found):
         looked.append("ec2-instance-profile: not probed (a safer source decided)")

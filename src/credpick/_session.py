@@ -9,7 +9,7 @@ which may hold a secret.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.exceptions
@@ -23,7 +23,9 @@ from ._detect import detect
 from ._model import Candidate
 from ._policy import Policy
 from .exceptions import CredpickError, SourceFailed
-from .sources import BY_KIND, BuildInputs
+
+if TYPE_CHECKING:
+    from .sources import BuildInputs
 
 _STS_FIXES = {
     "InvalidIdentityToken": "STS rejected the token: check the role's trust policy "
@@ -99,6 +101,8 @@ def translate(exc: BaseException, chosen: Candidate) -> SourceFailed:
 
 
 def _load(chosen: Candidate, inputs: BuildInputs) -> Any:
+    from .sources import BY_KIND
+
     try:
         credentials = BY_KIND[chosen.kind].build(chosen, inputs).load()
         if credentials is None:
@@ -169,6 +173,8 @@ def session(
     bs.set_config_variable("credentials_file", str(context.credentials_file))
     if chosen.profile:
         bs.set_config_variable("profile", chosen.profile)
+    from .sources import BuildInputs
+
     inputs = BuildInputs(context=context, policy=policy, botocore_session=bs, region=region)
     credentials = _load(chosen, inputs)
     bs.register_component(
