@@ -11,7 +11,7 @@ from botocore.utils import ContainerMetadataFetcher
 
 import credpick
 from credpick import SourceKind, Status
-from credpick.testing import ContainerCredentialsEndpoint
+from credpick.testing import ContainerCredentialsEndpoint, RuntimeHandle, Simulation
 
 from ..helpers import STATIC_ENV, assert_no_secret, write
 
@@ -35,18 +35,19 @@ def use(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
         monkeypatch.setenv(k, v)
 
 
+def container_endpoint(handle: RuntimeHandle) -> ContainerCredentialsEndpoint:
+    assert isinstance(handle.emulator, ContainerCredentialsEndpoint)
+    return handle.emulator
+
+
 def test_eks_pod_identity_sends_the_raw_token(
-    endpoint: ContainerCredentialsEndpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    credpick_runtime: Simulation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = write(tmp_path / "eks-pod-identity-token", POD_TOKEN)
-    use(
-        monkeypatch,
-        {
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
-            **STATIC_ENV,
-        },
-    )
+    # The emulator answers only when Authorization is exactly the token file's content.
+    endpoint = container_endpoint(credpick_runtime.use("eks-pod-identity"))
+    pod_token = endpoint.authorization
+    assert pod_token is not None
+    use(monkeypatch, STATIC_ENV)
     d = credpick.detect()
     assert d.chosen is not None and d.chosen.kind is SourceKind.EKS_POD_IDENTITY
     assert d.candidates[-1].status is Status.IGNORED
@@ -54,35 +55,28 @@ def test_eks_pod_identity_sends_the_raw_token(
     assert frozen.access_key == endpoint.credentials.access_key_id
     assert len(endpoint.requests) == 1
     assert_no_secret(d.explain())
-    assert POD_TOKEN not in d.explain()
+    assert pod_token not in d.explain()
 
 
-def test_ecs_full_uri_with_ecs_metadata(
-    endpoint: ContainerCredentialsEndpoint, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use(
-        monkeypatch,
-        {
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN": POD_TOKEN,
-            "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc",
-            "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
-        },
-    )
+@pytest.mark.credpick_runtime("ecs")
+def test_ecs_full_uri_with_ecs_metadata(credpick_runtime: Simulation) -> None:
+    (handle,) = credpick_runtime.handles
+    assert handle.env["ECS_CONTAINER_METADATA_URI_V4"].startswith("http://169.254.170.2/")
+    assert handle.env["AWS_EXECUTION_ENV"] == "AWS_ECS_FARGATE"
     session = credpick.session()
     assert credpick.detect().chosen.kind is SourceKind.ECS  # type: ignore[union-attr]
     assert session.get_credentials().method == "container-role"
 
 
-def test_sidecar_is_a_plain_container_source(monkeypatch: pytest.MonkeyPatch) -> None:
-    with ContainerCredentialsEndpoint() as sidecar:
-        use(monkeypatch, {"AWS_CONTAINER_CREDENTIALS_FULL_URI": sidecar.full_uri})
-        d = credpick.detect()
-        assert d.chosen is not None and d.chosen.kind is SourceKind.CONTAINER
-        assert (
-            credpick.session().get_credentials().get_frozen_credentials().token
-            == sidecar.credentials.token
-        )
+def test_sidecar_is_a_plain_container_source(credpick_runtime: Simulation) -> None:
+    sidecar = container_endpoint(credpick_runtime.use("container"))
+    assert sidecar.authorization is None
+    d = credpick.detect()
+    assert d.chosen is not None and d.chosen.kind is SourceKind.CONTAINER
+    assert (
+        credpick.session().get_credentials().get_frozen_credentials().token
+        == sidecar.credentials.token
+    )
 
 
 def test_relative_uri_is_ecs(make_context: Any) -> None:
@@ -107,21 +101,10 @@ def test_pod_identity_address_is_eks(make_context: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["error", "forbidden", "malformed"])
 def test_endpoint_failures_fail_closed(
-    endpoint: ContainerCredentialsEndpoint,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    mode: Any,
+    credpick_runtime: Simulation, monkeypatch: pytest.MonkeyPatch, mode: Any
 ) -> None:
-    endpoint.set_mode(mode)
-    token = write(tmp_path / "token", POD_TOKEN)
-    use(
-        monkeypatch,
-        {
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.full_uri,
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
-            **STATIC_ENV,
-        },
-    )
+    endpoint = container_endpoint(credpick_runtime.use("eks-pod-identity", mode=mode))
+    use(monkeypatch, STATIC_ENV)
     with pytest.raises(credpick.SourceFailed) as info:
         credpick.session()
     assert info.value.kind == "eks-pod-identity"

@@ -12,9 +12,23 @@ import time_machine
 import credpick
 from credpick import Policy, SourceKind, Status, Timeouts
 from credpick.sources import imds as imds_source
-from credpick.testing import refusing_endpoint, silent_endpoint, unroutable_endpoint
+from credpick.testing import (
+    ImdsEmulator,
+    Simulation,
+    refusing_endpoint,
+    silent_endpoint,
+    unroutable_endpoint,
+)
 
 from ..helpers import STATIC_ENV, assert_no_secret, write
+
+
+@pytest.fixture
+def imds(credpick_runtime: Simulation) -> ImdsEmulator:
+    """A healthy instance metadata service, and botocore pointed at it."""
+    emulator = credpick_runtime.use("ec2-instance-profile").emulator
+    assert isinstance(emulator, ImdsEmulator)
+    return emulator
 
 
 def paths(emulator: Any) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ import time_machine
 
 import credpick
 from credpick import SourceKind, Status
-from credpick.testing import GitHubOidcEndpoint, StsRejecting
+from credpick.testing import GitHubOidcEndpoint, Simulation, StsRejecting
 
 from ..helpers import ROLE_ARN, STATIC_ENV, assert_no_secret, write
 
@@ -23,10 +23,11 @@ def use(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def irsa(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    token = write(tmp_path / "token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2ln")
-    use(monkeypatch, {"AWS_WEB_IDENTITY_TOKEN_FILE": str(token), "AWS_ROLE_ARN": ROLE_ARN})
-    return token
+def irsa(credpick_runtime: Simulation) -> Path:
+    """An EKS pod with IRSA: a projected token file and AWS_ROLE_ARN; returns the token file."""
+    handle = credpick_runtime.use("web-identity")
+    assert handle.role_arn == ROLE_ARN
+    return Path(handle.env["AWS_WEB_IDENTITY_TOKEN_FILE"])
 
 
 def test_irsa_assumes_the_role_through_sts(

@@ -3,31 +3,75 @@
 Every server binds 127.0.0.1 on an ephemeral port and hands out credentials
 that are obviously fake (``ASIA...`` keys, ``FAKE-SECRET-credpick-`` secrets,
 ``FAKE-TOKEN-credpick-`` session tokens).
+
+Names are imported on first use (PEP 562): the pytest plugin, which pytest
+loads in every run, costs next to nothing until a test uses it.
 """
 
-from credpick.testing._container import ContainerCredentialsEndpoint, ContainerMode
-from credpick.testing._fakes import FakeCredentials, RecordedRequest
-from credpick.testing._github import GitHubMode, GitHubOidcEndpoint
-from credpick.testing._imds import ImdsEmulator, ImdsMode
-from credpick.testing._net import refusing_endpoint, silent_endpoint, unroutable_endpoint
-from credpick.testing._server import LoopbackServer
-from credpick.testing._simulation import RuntimeHandle, Simulation
-from credpick.testing._sso import SsoPortal
-from credpick.testing._sts import StsEmulator, StsErrorCode, StsRejecting
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._container import ContainerCredentialsEndpoint, ContainerMode
+    from ._enforce import StaticKeyWatch
+    from ._fakes import FakeCredentials, RecordedRequest
+    from ._github import GitHubMode, GitHubOidcEndpoint
+    from ._guard import GuardPolicy, NonLoopbackConnection, RealAwsConnection, SocketGuard
+    from ._imds import ImdsEmulator, ImdsMode
+    from ._net import refusing_endpoint, silent_endpoint, unroutable_endpoint
+    from ._server import LoopbackServer
+    from ._simulation import EnvPatcher, RuntimeHandle, Simulation
+    from ._sso import SsoPortal
+    from ._sts import StsEmulator, StsErrorCode, StsRejecting
+
+_LAZY = {
+    "ContainerCredentialsEndpoint": "._container",
+    "ContainerMode": "._container",
+    "EnvPatcher": "._simulation",
+    "FakeCredentials": "._fakes",
+    "GitHubMode": "._github",
+    "GitHubOidcEndpoint": "._github",
+    "GuardPolicy": "._guard",
+    "ImdsEmulator": "._imds",
+    "ImdsMode": "._imds",
+    "LoopbackServer": "._server",
+    "NonLoopbackConnection": "._guard",
+    "RealAwsConnection": "._guard",
+    "RecordedRequest": "._fakes",
+    "RuntimeHandle": "._simulation",
+    "Simulation": "._simulation",
+    "SocketGuard": "._guard",
+    "SsoPortal": "._sso",
+    "StaticKeyWatch": "._enforce",
+    "StsEmulator": "._sts",
+    "StsErrorCode": "._sts",
+    "StsRejecting": "._sts",
+    "refusing_endpoint": "._net",
+    "silent_endpoint": "._net",
+    "unroutable_endpoint": "._net",
+}
 
 __all__ = [
     "ContainerCredentialsEndpoint",
     "ContainerMode",
+    "EnvPatcher",
     "FakeCredentials",
     "GitHubMode",
     "GitHubOidcEndpoint",
+    "GuardPolicy",
     "ImdsEmulator",
     "ImdsMode",
     "LoopbackServer",
+    "NonLoopbackConnection",
+    "RealAwsConnection",
     "RecordedRequest",
     "RuntimeHandle",
     "Simulation",
+    "SocketGuard",
     "SsoPortal",
+    "StaticKeyWatch",
     "StsEmulator",
     "StsErrorCode",
     "StsRejecting",
@@ -35,3 +79,16 @@ __all__ = [
     "silent_endpoint",
     "unroutable_endpoint",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'credpick.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
