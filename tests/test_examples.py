@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from credpick.testing import Simulation
+from credpick.testing import RuntimeHandle, Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -48,3 +49,61 @@ def test_app_refuses_a_key_and_starts_on_a_role(_sts_server: object) -> None:
     assert started.returncode == 0, started.stderr
     assert "started with web-identity credentials" in started.stdout
     assert "assumed-role/credpick-test-role" in started.stdout
+
+
+def _secrets(*handles: RuntimeHandle) -> list[str]:
+    return [v for h in handles for k, v in h.env.items() if "KEY" in k or "TOKEN" in k]
+
+
+def test_wrap_example_replaces_a_stray_key_on_an_instance() -> None:
+    with Simulation() as sim:
+        handles = [sim.use("ec2-instance-profile"), sim.use("static")]
+        dirty = run("wrap_existing_session.py")
+    assert dirty.returncode == 0, dirty.stderr
+    assert re.search(
+        r"refused: long-lived key AKIA\.\.\.\w{4} from environment variables .* "
+        r"ec2-instance-profile \(instance metadata\) is available",
+        dirty.stdout,
+    )
+    assert "using iam-role credentials in us-east-1" in dirty.stdout
+    assert "signed a request with the guarded session" in dirty.stdout
+    for secret in _secrets(*handles):
+        assert secret not in dirty.stdout + dirty.stderr
+    with Simulation() as sim:
+        sim.use("ec2-instance-profile")
+        clean = run("wrap_existing_session.py")
+    assert clean.returncode == 0, clean.stderr
+    assert "the given session complies" in clean.stdout
+    with Simulation():
+        nothing = run("wrap_existing_session.py")
+    assert nothing.returncode == 1
+    assert "Traceback" not in nothing.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_ci_check_script() -> None:
+    def gate(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(EXAMPLES / "ci_check.sh"), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHON": sys.executable},
+        )
+
+    with Simulation() as sim:
+        handles = [sim.use("ec2-instance-profile"), sim.use("static")]
+        dirty = gate()
+    assert dirty.returncode == 1, dirty.stderr
+    assert "long-lived keys present: environment (AWS_ACCESS_KEY_ID=AKIA..." in dirty.stderr
+    assert "ci_check: fix the policy violation" in dirty.stderr
+    for secret in _secrets(*handles):
+        assert secret not in dirty.stdout + dirty.stderr
+    with Simulation() as sim:
+        sim.use("ec2-instance-profile")
+        clean, wrong_role = gate(), gate("github-oidc")
+        assert gate("ecs", "ec2-instance-profile").returncode == 0
+    assert clean.returncode == 0 and "compliant" in clean.stdout
+    assert wrong_role.returncode == 1
+    with Simulation():
+        assert gate().returncode == 3

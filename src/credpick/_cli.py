@@ -1,59 +1,303 @@
-"""The ``credpick`` command line: ``main(argv) -> exit code``."""
+"""The ``credpick`` command line: ``main(argv) -> exit code``.
+
+Expected errors print one line on stderr and return a documented code (see
+``docs/cli.md``); only bugs show a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
-from .exceptions import CredpickError
+from .exceptions import (
+    ConfigurationError,
+    CredpickError,
+    NoCredentialsFound,
+    PolicyViolation,
+)
+
+if TYPE_CHECKING:
+    from ._context import Context
+    from ._model import Detection
+
+OK = 0
+VIOLATION = 1  # a policy violation: long-lived keys, --require, a hook
+USAGE = 2  # argparse's own
+NO_CREDENTIALS = 3
+FAILED = 4  # the chosen source cannot deliver, or the configuration is unusable
+
+# Kept literal: importing SourceKind here would load credpick's model for --help.
+KINDS = (
+    "lambda",
+    "ecs",
+    "eks-pod-identity",
+    "web-identity",
+    "github-oidc",
+    "ec2-instance-profile",
+    "sso",
+    "assume-role",
+    "credential-process",
+    "container",
+    "env-session",
+    "static",
+)
 
 EXAMPLES = """\
 examples:
-  credpick tour               what credpick picks on every emulated runtime
-  credpick explain            what this process would use, and why
-  credpick explain --json     the same, as JSON
+  credpick explain                        what this process would use, and why
+  credpick explain --json                 the same, as JSON (Detection.to_dict())
+  credpick check --forbid-static          in CI: fail if any long-lived key is within reach
+  credpick check --require ecs eks-pod-identity
+                                          fail unless one of these sources is used
+  credpick whoami                         the account and ARN the session signs as
+  credpick tour                           what credpick picks on every emulated runtime
+  credpick audit --json                   flag IAM access keys to rotate or retire
+  credpick scan .                         find long-lived key ids in files (pre-commit)
+
+exit codes:
+  0 ok, 1 policy violation (audit, scan: a flagged key), 2 usage error,
+  3 no credentials found, 4 the chosen source failed or the configuration is unusable
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and still exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="credpick",
         description="Pick the safest AWS credentials this process can use.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"credpick {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log credpick's decisions on stderr"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("tour", help="run every emulated runtime and print a table")
-    explain = commands.add_parser("explain", help="print the detection report")
+    explain = commands.add_parser("explain", help="what this process would use, and why")
     explain.add_argument("--profile", help="use this profile, as profile_name= would")
     explain.add_argument("--json", action="store_true", help="print Detection.to_dict() as JSON")
+    check = commands.add_parser(
+        "check",
+        help="exit 0 only if a compliant source would be used (for CI)",
+        description="Exit 0 when a compliant credential source would be used; else print "
+        "one line on stderr and exit 1 (policy), 3 (nothing found) or 4 (source failed).",
+    )
+    check.add_argument(
+        "--forbid-static",
+        action="store_true",
+        help="long-lived keys are a violation, even merely present (environment, shared files)",
+    )
+    check.add_argument(
+        "--require",
+        nargs="+",
+        action="extend",
+        choices=KINDS,
+        metavar="KIND",
+        help="fail unless the chosen source is one of these kinds",
+    )
+    check.add_argument("--allow-imdsv1", action="store_true", help="accept IMDSv1 on EC2")
+    check.add_argument("--profile", help="use this profile, as profile_name= would")
+    whoami = commands.add_parser("whoami", help="call STS GetCallerIdentity with credpick's pick")
+    whoami.add_argument("--profile", help="use this profile, as profile_name= would")
+    from ._cli_migrate import add_commands
+
+    add_commands(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+def one_line(exc: CredpickError) -> str:
+    """An error as one line: kind, reason and fix; never the candidate list."""
+    text = f"{exc.kind}: {exc.reason}" if exc.kind else exc.reason
+    if exc.fix:
+        text += f" (fix: {exc.fix})"
+    return " ".join(text.split())
+
+
+def exit_code(exc: CredpickError) -> int:
+    """The documented exit code for an error."""
+    if isinstance(exc, PolicyViolation):
+        return VIOLATION
+    if isinstance(exc, NoCredentialsFound):
+        return NO_CREDENTIALS
+    return FAILED  # SourceFailed, ConfigurationError
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from ._detect import detect
+
+    detection = detect(profile_name=args.profile)
+    if args.json:
+        print(json.dumps(detection.to_dict(), indent=2))
+    else:
+        print(detection.explain())
+    return OK
+
+
+def present_keys(ctx: Context) -> list[str]:
+    """Every long-lived key this process could pick up, masked: the environment,
+    and every section of the shared credentials and config files."""
+    from . import _envvars as ev
+    from . import _files
+    from ._mask import is_temporary_key_id, mask_key_id
+
+    found = []
+    token = ctx.get(ev.SESSION_TOKEN) or ctx.get(ev.LEGACY_SECURITY_TOKEN)
+    for var in (ev.ACCESS_KEY_ID, ev.LEGACY_ACCESS_KEY):
+        key = ctx.get(var)
+        if key and not (token and is_temporary_key_id(key)):
+            found.append(f"environment ({var}={mask_key_id(key)})")
+    files = _files.load(ctx)
+    sections = [
+        (f"[{name}] of {files.credentials_path}", s) for name, s in files.credentials.items()
+    ] + [(f"profile '{name}' of {files.config_path}", s) for name, s in files.profiles.items()]
+    for where, section in sections:
+        key = section.get("aws_access_key_id")
+        temp = section.get("aws_session_token") or section.get("aws_security_token")
+        if key and not (temp and is_temporary_key_id(str(key))):
+            found.append(f"{where} ({mask_key_id(str(key))})")
+        elif not key and section.get("aws_secret_access_key"):
+            found.append(f"{where} (aws_secret_access_key without an id)")
+    return found
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ._context import Context
+    from ._detect import detect
+    from ._policy import Policy
+
+    policy = Policy(
+        static_keys="forbid" if args.forbid_static else "refuse-when-role",
+        allow_imdsv1=args.allow_imdsv1,
+    )
+    ctx = Context.from_process(profile_name=args.profile)
+    detection: Detection = detect(policy=policy, context=ctx)
+    if isinstance(detection.error, ConfigurationError):
+        raise detection.error
+    if args.forbid_static:
+        keys = present_keys(ctx)
+        if keys:
+            _say("check", f"policy violation: long-lived keys present: {'; '.join(keys)}")
+            return VIOLATION
+    if detection.error is not None:
+        raise detection.error
+    chosen = detection.chosen
+    if chosen is None:  # pragma: no cover - apply() always sets an error then
+        raise NoCredentialsFound("no AWS credentials found")
+    if args.require and chosen.kind.value not in args.require:
+        _say(
+            "check",
+            f"policy violation: {chosen.kind.value} ({chosen.origin}) would be used, "
+            f"but --require allows only {', '.join(args.require)}",
+        )
+        return VIOLATION
+    _say("check", f"ok: {chosen.kind.value} ({chosen.origin}) would be used")
+    return OK
+
+
+def _whoami(args: argparse.Namespace) -> int:
+    import botocore.exceptions
+
+    from ._detect import detect
+    from ._session import session
+
+    detection = detect(profile_name=args.profile)
+    detection.raise_for_error()
+    kind = detection.chosen.kind.value if detection.chosen else "?"
+    built = session(profile_name=args.profile)
     try:
-        if args.command == "tour":
-            from ._tour import tour
+        identity = built.client("sts").get_caller_identity()
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "Unknown")
+        _say("whoami", f"{kind}: STS GetCallerIdentity was rejected with {code}")
+        return FAILED
+    except botocore.exceptions.NoRegionError:
+        _say("whoami", f"{kind}: no region for STS (set AWS_REGION, or a profile's region)")
+        return FAILED
+    except botocore.exceptions.BotoCoreError as exc:
+        # Messages of botocore's own errors name endpoints and settings, not secrets.
+        _say("whoami", f"{kind}: STS GetCallerIdentity failed: {type(exc).__name__}: {exc}")
+        return FAILED
+    print(f"account  {identity.get('Account')}")
+    print(f"arn      {identity.get('Arn')}")
+    print(f"source   {kind}")
+    return OK
 
-            print(tour())
-            return 0
-        from ._detect import detect
 
-        detection = detect(profile_name=args.profile)
-        if args.json:
-            print(json.dumps(detection.to_dict(), indent=2))
-        else:
-            print(detection.explain())
-        return 0
+def _say(command: str, text: str) -> None:
+    from ._mask import scrub
+
+    print(f"credpick {command}: {scrub(' '.join(text.split()))}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _logging(verbose: bool) -> Iterator[None]:
+    """Show credpick's log records only with ``-v``: the output already says it."""
+    log = logging.getLogger("credpick")
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler()
+    )
+    handler.setFormatter(logging.Formatter("credpick %(levelname)s: %(message)s"))
+    saved = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if verbose else logging.ERROR)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code.
+
+    Args:
+        argv: The arguments, without the program name; ``sys.argv[1:]`` by default.
+
+    Returns:
+        0 ok, 1 policy violation, 3 no credentials found, 4 the chosen source
+        failed or the configuration is unusable. Usage errors exit 2 (argparse).
+
+    .. versionadded:: 0.1.0
+    """
+    args = _parser().parse_args(argv)
+    command = args.command
+    try:
+        with _logging(args.verbose):
+            if command == "tour":
+                from ._tour import tour
+
+                print(tour())
+                return OK
+            if command == "check":
+                return _check(args)
+            if command == "whoami":
+                return _whoami(args)
+            if command in ("audit", "scan"):
+                from ._cli_migrate import run
+
+                return run(args)
+            return _explain(args)
     except CredpickError as exc:
-        print(f"credpick: {exc}", file=sys.stderr)
-        return 1
+        _say(command, one_line(exc))
+        return exit_code(exc)
+    except KeyboardInterrupt:
+        _say(command, "interrupted")
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

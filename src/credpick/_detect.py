@@ -6,7 +6,7 @@ import logging
 
 import attrs
 
-from . import _files
+from . import _files, _region
 from ._context import Context, Timeouts
 from ._model import RANK, Candidate, Detection, SourceKind, Status
 from ._policy import Policy, apply
@@ -100,6 +100,7 @@ def detect(
     policy: Policy | None = None,
     profile_name: str | None = None,
     role_arn: str | None = None,
+    region_name: str | None = None,
     timeouts: Timeouts | None = None,
     context: Context | None = None,
 ) -> Detection:
@@ -123,6 +124,8 @@ def detect(
         policy: The policy to apply; ``Policy()`` by default.
         profile_name: A profile to use, as with ``boto3.Session(profile_name=)``.
         role_arn: The role for web identity or GitHub OIDC (beats ``AWS_ROLE_ARN``).
+        region_name: The region, as :func:`credpick.session` would take it; the
+            detection reports the region and where it came from either way.
         timeouts: Probe timeouts.
         context: A prepared snapshot; by default, this process right now.
 
@@ -146,10 +149,26 @@ def detect(
     try:
         found, looked = gather(context)
     except ConfigurationError as exc:
-        return Detection(candidates=(), chosen=None, error=exc, looked=(), policy=policy)
+        region, source = _region.resolve(context, region_name, None)
+        return Detection(
+            candidates=(),
+            chosen=None,
+            error=exc,
+            looked=(),
+            policy=policy,
+            region=region,
+            region_source=source,
+        )
     candidates, chosen, error = apply(found, policy, looked)
+    region, source = _region.resolve(context, region_name, chosen)
     detection = Detection(
-        candidates=candidates, chosen=chosen, error=error, looked=tuple(looked), policy=policy
+        candidates=candidates,
+        chosen=chosen,
+        error=error,
+        looked=tuple(looked),
+        policy=policy,
+        region=region,
+        region_source=source,
     )
     if error is None and policy.hook is not None:
         try:

@@ -174,6 +174,12 @@ class Detection:
         error: The error :func:`credpick.session` would raise, or ``None``.
         looked: Every place credpick looked, found or not.
         policy: The policy applied.
+        region: The region a session would use, if known. ``None`` with
+            :attr:`region_source` set means the instance metadata service
+            will be asked when a client first needs it.
+        region_source: Where the region comes from: ``"region_name="``,
+            ``"AWS_REGION"``, ``"AWS_DEFAULT_REGION"``, ``"profile 'NAME' (PATH)"``
+            or ``"instance metadata (placement/region)"``; ``None`` if nowhere.
 
     .. versionadded:: 0.1.0
     """
@@ -183,6 +189,8 @@ class Detection:
     error: CredpickError | None
     looked: tuple[str, ...]
     policy: Policy
+    region: str | None = attrs.field(default=None, converter=_scrub_opt)
+    region_source: str | None = attrs.field(default=None, converter=_scrub_opt)
 
     @property
     def ok(self) -> bool:

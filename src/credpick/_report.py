@@ -1,14 +1,21 @@
-"""Render a detection for people (``explain``) and for machines (``to_dict``).
+"""Render decisions: for people (``explain``), for machines (``to_dict``), and
+for the audit trail (one structured INFO record per decision).
 
 Candidates hold no secret by construction (masked key ids, variable names,
-paths, role ARNs), so rendering them is safe.
+paths, role ARNs), so rendering them is safe; audit fields are scrubbed again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Mapping
 from typing import Any
 
+from ._mask import scrub
 from ._model import Detection, Status
+
+logger = logging.getLogger("credpick")
 
 _MARK = {
     Status.CHOSEN: "*",
@@ -18,10 +25,20 @@ _MARK = {
     Status.FAILED: "!",
     Status.UNAVAILABLE: ".",
 }
+_HEADERS = ("STATUS", "KIND", "RANK", "ORIGIN", "REASON")
+
+
+def _region_line(detection: Detection) -> str:
+    if detection.region_source is None:
+        return "region: none (set AWS_REGION, or pass region_name=)"
+    if detection.region is None:
+        return f"region: from {detection.region_source}, fetched when a client first needs it"
+    return f"region: {detection.region} (from {detection.region_source})"
 
 
 def explain(detection: Detection) -> str:
-    """One screen: the verdict, then one line per candidate with its evidence."""
+    """One screen: the verdict, the region, then a table with one row per
+    candidate (the chosen one marked ``*``), each with its reason."""
     lines = []
     chosen = detection.chosen
     if detection.error is not None:
@@ -33,18 +50,29 @@ def explain(detection: Detection) -> str:
     lines.append(head)
     if detection.error is not None and detection.error.fix:
         lines.append(f"  fix: {detection.error.fix}")
+    lines.append(_region_line(detection))
     if not detection.candidates:
         lines.append("  no credential source found")
-    width = max((len(c.kind.value) for c in detection.candidates), default=0)
-    for c in detection.candidates:
-        lines.append(
-            f"{_MARK[c.status]} {c.status.value:<11} {c.kind.value:<{width}}  rank {c.rank}"
-            f"  {c.origin}: {c.reason}"
-        )
+        return "\n".join(lines)
+    rows = [
+        (c.status.value, c.kind.value, str(c.rank), c.origin, c.reason)
+        for c in detection.candidates
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS[:-1])]
+    indent = " " * (3 + widths[0] + 2)  # under KIND: long evidence keeps its width
+
+    def row(mark: str, cells: tuple[str, ...]) -> str:
+        fixed = "  ".join(v.ljust(w) for v, w in zip(cells[:-1], widths, strict=True))
+        return f"{mark}  {fixed}  {cells[-1]}".rstrip()
+
+    lines.append("")
+    lines.append(row(" ", _HEADERS))
+    for c, cells in zip(detection.candidates, rows, strict=True):
+        lines.append(row(_MARK[c.status], cells))
         if c.evidence:
-            lines.append(f"  {'':<11} {'':<{width}}  evidence: {'; '.join(c.evidence)}")
+            lines.append(f"{indent}evidence: {'; '.join(c.evidence)}")
         if c.fix and c.status is not Status.CHOSEN:
-            lines.append(f"  {'':<11} {'':<{width}}  fix: {c.fix}")
+            lines.append(f"{indent}fix: {c.fix}")
     return "\n".join(lines)
 
 
@@ -67,6 +95,33 @@ def to_dict(detection: Detection) -> dict[str, Any]:
             "allow_imdsv1": detection.policy.allow_imdsv1,
             "hook": detection.policy.hook is not None,
         },
+        "region": detection.region,
+        "region_source": detection.region_source,
         "candidates": [c.to_dict() for c in detection.candidates],
         "looked": list(detection.looked),
     }
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def audit(event: str, decision: str, message: str, fields: Mapping[str, Any]) -> None:
+    """Log one decision at INFO on the ``credpick`` logger.
+
+    The record carries ``extra={"credpick": {...}}``: ``event`` (``session``,
+    ``wrap`` or ``guard``), ``decision``, and the given fields (kind, evidence,
+    masked key id, role, expiry, region...). Callers pass no secret; every
+    string is scrubbed of key ids again here, in case one slipped in.
+    """
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    record: dict[str, Any] = {"event": event, "decision": decision}
+    record.update({k: _clean(v) for k, v in fields.items() if v is not None and v != ()})
+    logger.info("credpick %s: %s", event, scrub(message), extra={"credpick": record})

@@ -8,7 +8,9 @@ which may hold a secret.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -16,12 +18,13 @@ import botocore.exceptions
 import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver
 
-from . import _envvars as ev
-from . import _files
+from . import _files, _region
 from ._context import Context, Timeouts
 from ._detect import detect
-from ._model import Candidate
+from ._keys import classify
+from ._model import Candidate, Detection, SourceKind
 from ._policy import Policy
+from ._report import audit
 from .exceptions import CredpickError, SourceFailed
 
 if TYPE_CHECKING:
@@ -48,16 +51,66 @@ class _Loaded(CredentialProvider):  # type: ignore[misc]
         return self._credentials
 
 
-def _region(ctx: Context, region_name: str | None, profile: str | None) -> str | None:
-    """Argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the profile's."""
-    if region_name:
-        return region_name
-    for var in (ev.REGION, ev.DEFAULT_REGION):
-        if ctx.get(var):
-            return ctx.get(var)
+# botocore's own name for the app id variable (its config-file twin is sdk_ua_app_id).
+APP_ID_VAR = "AWS_SDK_UA_APP_ID"
+
+
+def app_id(ctx: Context, profile: str | None, kind: SourceKind) -> str:
+    """The user agent app id: the user's own, if any, then ``credpick.<kind>``.
+
+    CloudTrail's ``userAgent`` then shows how the caller authenticated
+    (``app/credpick.ec2-instance-profile``). ``|`` and ``.`` survive botocore's
+    sanitising in every version since 1.34.41.
+    """
     name = profile or ctx.active_profile()[0]
-    value = _files.load(ctx).profile(name).get("region")
-    return str(value) if value else None
+    theirs = ctx.get(APP_ID_VAR) or _files.load(ctx).profile(name).get("sdk_ua_app_id")
+    ours = f"credpick.{kind.value}"
+    return f"{theirs}|{ours}" if theirs else ours
+
+
+def _expiry(credentials: Any) -> Any:
+    # botocore keeps the expiry of refreshable credentials only in a private
+    # attribute; it is an audit nicety, so a missing one is simply left out.
+    return getattr(credentials, "_expiry_time", None)
+
+
+def audit_fields(
+    chosen: Candidate, credentials: Any, region: str | None, region_source: str | None
+) -> Mapping[str, Any]:
+    """What an audit record says about a session: never a secret."""
+    keys = classify(credentials)
+    return {
+        "kind": chosen.kind.value,
+        "origin": chosen.origin,
+        "evidence": chosen.evidence,
+        "key_id": keys.key_id,
+        "method": keys.method,
+        "long_lived": keys.long_lived,
+        "role_arn": chosen.role_arn,
+        "profile": chosen.profile,
+        "expiry": _expiry(credentials),
+        "region": region,
+        "region_source": region_source,
+    }
+
+
+def _audit_session(detection: Detection, credentials: Any) -> None:
+    chosen = detection.chosen
+    if chosen is None or not logging.getLogger("credpick").isEnabledFor(logging.INFO):
+        return
+    fields = audit_fields(chosen, credentials, detection.region, detection.region_source)
+    parts = [f"{chosen.kind.value} from {chosen.origin}", f"key {fields['key_id']}"]
+    if chosen.role_arn:
+        parts.append(f"role {chosen.role_arn}")
+    if fields["expiry"] is not None:
+        parts.append(f"expires {fields['expiry']:%Y-%m-%dT%H:%M:%SZ}")
+    if detection.region is not None:
+        parts.append(f"region {detection.region} from {detection.region_source}")
+    elif detection.region_source is not None:
+        parts.append(f"region from {detection.region_source} on first use")
+    else:
+        parts.append("no region")
+    audit("session", "chosen", ", ".join(parts), fields)
 
 
 def _http_status(text: str) -> str | None:
@@ -133,7 +186,9 @@ def session(
     Args:
         policy: The policy; ``Policy()`` by default.
         region_name: The region; else ``AWS_REGION``, ``AWS_DEFAULT_REGION``,
-            then the profile's ``region``.
+            the profile's ``region``, then, when the instance profile is the
+            chosen source, the instance's own region (asked when a client
+            first needs it; one request, cached).
         profile_name: A profile to use.
         role_arn: The role for web identity or GitHub OIDC.
         timeouts: Probe timeouts.
@@ -161,18 +216,22 @@ def session(
         policy=policy,
         profile_name=profile_name,
         role_arn=role_arn,
+        region_name=region_name,
         timeouts=timeouts,
         context=context,
     )
     detection.raise_for_error()
     chosen = detection.chosen
     assert chosen is not None  # raise_for_error guarantees it
-    region = _region(context, region_name, chosen.profile)
+    region = detection.region
     bs = botocore.session.Session()
     bs.set_config_variable("config_file", str(context.config_file))
     bs.set_config_variable("credentials_file", str(context.credentials_file))
     if chosen.profile:
         bs.set_config_variable("profile", chosen.profile)
+    if region is None and detection.region_source == _region.INSTANCE_METADATA:
+        _region.install_instance_region(bs, context)
+    bs.set_config_variable("user_agent_appid", app_id(context, chosen.profile, chosen.kind))
     from .sources import BuildInputs
 
     inputs = BuildInputs(context=context, policy=policy, botocore_session=bs, region=region)
@@ -183,4 +242,5 @@ def session(
             providers=[_Loaded(credentials, getattr(credentials, "method", "credpick"))]
         ),
     )
+    _audit_session(detection, credentials)
     return boto3.Session(botocore_session=bs, region_name=region)

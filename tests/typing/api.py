@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import botocore.session
 
 import credpick
 from credpick import Candidate, Detection, Policy, SourceKind
@@ -15,7 +16,12 @@ def hook(detection: Detection) -> None:
 
 policy = Policy(static_keys="forbid", allow_imdsv1=False, hook=hook)
 session: boto3.Session = credpick.session(policy=policy, region_name="eu-west-1")
-detection: Detection = credpick.detect(profile_name="dev", role_arn=None)
+detection: Detection = credpick.detect(profile_name="dev", role_arn=None, region_name="eu-west-1")
+region: str | None = detection.region
+region_source: str | None = detection.region_source
+wrapped: boto3.Session = credpick.wrap(boto3.Session(), policy=policy, replace=True)
+from_botocore: boto3.Session = credpick.wrap(botocore.session.Session())
+guarded: boto3.Session = credpick.guard(credpick.session(), policy=Policy(static_keys="forbid"))
 chosen: Candidate | None = detection.chosen
 candidates: tuple[Candidate, ...] = detection.candidates
 report: str = detection.explain()

@@ -1,0 +1,192 @@
+"""Check a session someone else built: keep it, refuse it, or replace it.
+
+Applications and libraries often build their own ``boto3.Session`` (explicit
+keys, a profile, the default chain). :func:`wrap` classifies what that session
+resolves to, in this runtime, with the same rule :func:`credpick.session` uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+import boto3
+import botocore.exceptions
+import botocore.session
+
+from ._keys import KeyClass, classify
+from ._model import Candidate, Status
+from ._policy import Policy
+from ._report import audit
+from .exceptions import (
+    ConfigurationError,
+    CredpickError,
+    NoCredentialsFound,
+    SourceFailed,
+    StaticKeysRefused,
+)
+
+logger = logging.getLogger("credpick")
+
+
+def botocore_session(session: Any) -> Any:
+    """The botocore session behind a boto3 or botocore session.
+
+    Raises:
+        ConfigurationError: ``session`` is neither.
+    """
+    if isinstance(session, boto3.Session):
+        return session._session  # boto3 exposes no public accessor
+    if isinstance(session, botocore.session.Session):
+        return session
+    raise ConfigurationError(
+        f"expected a boto3.Session or botocore.session.Session, not {type(session).__name__}",
+        fix="pass the session object itself, not a client or resource",
+    )
+
+
+def runtime_role(policy: Policy) -> Candidate | None:
+    """The safest role-based source this runtime offers, if any.
+
+    Same rule as the policy: a role-based source that is detected counts,
+    even a broken one (an expired SSO token), so long-lived keys never win
+    by default. The hook is not run: it judges picks, not this question.
+
+    Raises:
+        ConfigurationError: A config file is unusable, so the answer is unknown.
+    """
+    from ._detect import detect
+
+    detection = detect(policy=attrs.evolve(policy, hook=None))
+    if isinstance(detection.error, ConfigurationError):
+        raise detection.error
+    return next(
+        (c for c in detection.candidates if c.role_based and c.status is not Status.UNAVAILABLE),
+        None,
+    )
+
+
+def describe(candidate: Candidate) -> str:
+    """``kind (origin)``, as errors name a source."""
+    return f"{candidate.kind.value} ({candidate.origin})"
+
+
+def refusal(keys: KeyClass, policy: Policy, role: Any) -> tuple[str | None, Candidate | None]:
+    """Why ``keys`` break the policy (``None`` if they do not), and the role.
+
+    ``role`` is called only when the answer depends on it: long-lived keys
+    under ``"refuse-when-role"``. That keeps the common case free of detection.
+    """
+    if not keys.long_lived or policy.static_keys == "allow":
+        return None, None
+    if policy.static_keys == "forbid":
+        return "the policy forbids long-lived keys", None
+    found: Candidate | None = role()
+    return (f"{describe(found)} is available" if found else None), found
+
+
+def resolved_credentials(bs: Any) -> tuple[Any, KeyClass]:
+    """The session's credentials and their class, with botocore's errors translated.
+
+    Raises:
+        NoCredentialsFound: The session resolves to nothing.
+        ConfigurationError: Its profile does not exist.
+        SourceFailed: Its provider failed.
+    """
+    try:
+        credentials = bs.get_credentials()
+        keys = classify(credentials) if credentials is not None else None
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ConfigurationError(
+            f"the session's profile '{exc.kwargs.get('profile', '?')}' is not defined",
+            fix="define the profile in the AWS config file, or build the session without it",
+        ) from exc
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise SourceFailed(
+            f"the session's credentials could not be resolved ({type(exc).__name__})",
+            fix="check the session's profile and credential provider",
+        ) from exc
+    if credentials is None or keys is None or keys.key_id is None:
+        raise NoCredentialsFound(
+            "the session resolves to no credentials",
+            fix="configure credentials for it, or build the session with credpick.session()",
+        )
+    return credentials, keys
+
+
+def _fields(keys: KeyClass, role: Candidate | None, region: str | None) -> dict[str, Any]:
+    return {
+        "kind": "static" if keys.long_lived else None,
+        "key_id": keys.key_id,
+        "method": keys.method,
+        "origin": keys.origin,
+        "long_lived": keys.long_lived,
+        "role_source": role.kind.value if role else None,
+        "region": region,
+    }
+
+
+def wrap(session: Any, *, policy: Policy | None = None, replace: bool = False) -> boto3.Session:
+    """Check an existing session against the policy, in this runtime.
+
+    Classifies the credentials ``session`` resolves to (explicit keys, a
+    profile, the default chain...). Temporary credentials, and long-lived
+    keys the policy allows, keep the session. Long-lived keys where a
+    role-based source is usable (``"refuse-when-role"``, the default), or any
+    long-lived key under ``"forbid"``, are refused, or, with ``replace=True``,
+    swapped for a :func:`credpick.session` in the same region.
+
+    Args:
+        session: A ``boto3.Session`` or a ``botocore.session.Session``.
+        policy: The policy; ``Policy()`` by default. Its hook and
+            ``allow_imdsv1`` apply to the replacement session.
+        replace: Return a credpick session instead of raising.
+
+    Returns:
+        ``session`` itself when it complies (a ``boto3.Session`` wrapping it,
+        if it was a botocore session), else the replacement.
+
+    Raises:
+        StaticKeysRefused: Long-lived keys, refused, and ``replace`` is false.
+        NoCredentialsFound: The session resolves to no credentials.
+        SourceFailed: Its credential provider failed, or the replacement's did.
+        ConfigurationError: Its profile is undefined, or a config file is unusable.
+
+    .. versionadded:: 0.1.0
+    """
+    policy = policy or Policy()
+    bs = botocore_session(session)
+    wrapped = session if isinstance(session, boto3.Session) else boto3.Session(botocore_session=bs)
+    _, keys = resolved_credentials(bs)
+    why, role = refusal(keys, policy, lambda: runtime_role(policy))
+    region = wrapped.region_name
+    fields = _fields(keys, role, region)
+    what = f"long-lived key {keys.key_id} from {keys.origin}"
+    if why is None:
+        audit("wrap", "kept", f"kept session with key {keys.key_id} from {keys.origin}", fields)
+        return wrapped
+    if not replace:
+        audit("wrap", "refused", f"{what} refused: {why}", fields)
+        raise StaticKeysRefused(
+            f"{what} refused: {why}",
+            kind="static",
+            evidence=(f"access key {keys.key_id}", f"botocore method {keys.method!r}"),
+            fix=(f"drop the key and use {describe(role)}" if role else "use a role")
+            + ", or call credpick.wrap(session, replace=True)",
+        )
+    from ._session import session as credpick_session
+
+    try:
+        fresh = credpick_session(policy=policy, region_name=region)
+    except CredpickError:
+        audit("wrap", "replace-failed", f"{what} refused ({why}); no replacement", fields)
+        raise
+    logger.warning(
+        "replaced a session using %s (%s) with a credpick session (credentials method %r)",
+        what,
+        why,
+        getattr(fresh.get_credentials(), "method", None),
+    )
+    audit("wrap", "replaced", f"{what} replaced: {why}", fields)
+    return fresh
