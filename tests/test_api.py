@@ -11,9 +11,11 @@ from credpick import exceptions
 def test_all_is_the_public_surface() -> None:
     assert sorted(credpick.__all__) == credpick.__all__
     assert set(credpick.__all__) == {
-        "Candidate", "ConfigurationError", "Context", "CredpickError", "Detection",
-        "NoCredentialsFound", "Policy", "PolicyViolation", "SourceFailed", "SourceKind",
-        "StaticKeysRefused", "Status", "Timeouts", "__version__", "detect", "session",
+        "AuditReport", "Candidate", "ConfigurationError", "Context", "CredpickError",
+        "Detection", "Flag", "IdKind", "KeyFinding", "NoCredentialsFound", "Policy",
+        "PolicyViolation", "ScanFinding", "ScanReport", "SourceFailed", "SourceKind",
+        "StaticKeysRefused", "Status", "Timeouts", "__version__", "audit", "detect", "guard",
+        "render_audit", "render_scan", "scan", "session", "wrap",
     }  # fmt: skip
 
 
@@ -60,3 +62,11 @@ def test_import_is_lazy() -> None:
     code = "import sys, credpick; print(sorted(m for m in sys.modules if m.startswith('credpick')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "credpick.sources" not in out.stdout and "credpick._model" not in out.stdout
+    assert "credpick._wrap" not in out.stdout and "credpick._request_guard" not in out.stdout
+
+
+def test_wrap_and_guard_are_documented_public_functions() -> None:
+    for fn in (credpick.wrap, credpick.guard):
+        assert fn.__module__ in ("credpick._wrap", "credpick._request_guard")
+        doc = fn.__doc__ or ""
+        assert "Args:" in doc and "Returns:" in doc and ".. versionadded:: 0.1.0" in doc

@@ -1,17 +1,64 @@
-"""The command line: exit codes, JSON that matches to_dict(), no tracebacks."""
+"""The command line: exit codes, JSON that matches to_dict(), one line per error,
+no tracebacks, no secrets."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 import credpick
 from credpick._cli import main
+from credpick.testing import RuntimeHandle, Simulation, refusing_endpoint
 
-from .helpers import STATIC_ENV, assert_no_secret
+from .helpers import STATIC_ENV, STATIC_KEY_ID, STATIC_SECRET, assert_no_secret, write
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m credpick ...`` in a child process (socket-guarded too)."""
+    return subprocess.run(
+        [sys.executable, "-m", "credpick", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``main(args)`` in this process: the exit code, stdout and stderr."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def no_leak(handles: list[RuntimeHandle], *texts: str) -> None:
+    assert_no_secret(*texts)
+    secrets = [v for h in handles for k, v in h.env.items() if "KEY" in k or "TOKEN" in k]
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulation]:
+    with Simulation() as simulation:
+        yield simulation
+
+
+# -- explain -----------------------------------------------------------------
 
 
 def test_explain_json_is_to_dict(
@@ -19,35 +66,217 @@ def test_explain_json_is_to_dict(
 ) -> None:
     for k, v in STATIC_ENV.items():
         monkeypatch.setenv(k, v)
-    assert main(["explain", "--json"]) == 0
-    out = capsys.readouterr().out
+    code, out, _ = run(capsys, "explain", "--json")
+    assert code == 0
     assert json.loads(out) == credpick.detect().to_dict()
     assert_no_secret(out)
 
 
-def test_explain_text(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain"]) == 0
-    assert "NoCredentialsFound" in capsys.readouterr().out
+def test_explain_json_on_an_instance_with_a_stray_key(sim: Simulation) -> None:
+    handles = [sim.use("ec2-instance-profile"), sim.use("static")]
+    result = cli("explain", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data == credpick.detect().to_dict()
+    assert data["chosen"] == "ec2-instance-profile"
+    assert [c["status"] for c in data["candidates"]] == ["chosen", "ignored"]
+    assert (data["region"], data["region_source"]) == ("us-east-1", "AWS_REGION")
+    no_leak(handles, result.stdout, result.stderr)
 
 
-def test_unknown_profile_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain", "--profile", "ghost"]) == 0  # explain reports, it does not fail
-    assert "ghost" in capsys.readouterr().out
+def test_explain_text_is_a_table(sim: Simulation, capsys: pytest.CaptureFixture[str]) -> None:
+    handles = [sim.use("ec2-instance-profile"), sim.use("static")]
+    code, out, err = run(capsys, "explain")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].startswith("credpick picked ec2-instance-profile")
+    header = next(line for line in lines if "STATUS" in line)
+    assert header.split() == ["STATUS", "KIND", "RANK", "ORIGIN", "REASON"]
+    chosen = next(line for line in lines if line.startswith("* "))
+    ignored = next(line for line in lines if line.startswith("- "))
+    assert "chosen" in chosen and "ec2-instance-profile" in chosen
+    assert (
+        "static" in ignored and "ec2-instance-profile (instance metadata) is available" in ignored
+    )
+    no_leak(handles, out)
 
 
-def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_without_credentials(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain")
+    assert code == 0
+    assert "NoCredentialsFound" in out
+
+
+def test_explain_reports_an_unknown_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "explain", "--profile", "ghost")
+    assert code == 0  # explain reports, it does not fail
+    assert "ghost" in out and err == ""
+
+
+# -- check -------------------------------------------------------------------
+
+
+def test_check_forbid_static_fails_with_a_stray_key_and_passes_on_a_clean_instance() -> None:
+    with Simulation() as sim:
+        handles = [sim.use("ec2-instance-profile"), sim.use("static")]
+        dirty = cli("check", "--forbid-static")
+    with Simulation() as sim:
+        sim.use("ec2-instance-profile")
+        clean = cli("check", "--forbid-static")
+    assert dirty.returncode == 1, dirty.stderr
+    line = one_line(dirty.stderr)
+    assert "environment (AWS_ACCESS_KEY_ID=AKIA..." in line
+    no_leak(handles, dirty.stdout, dirty.stderr)
+    assert clean.returncode == 0, clean.stderr
+    assert "ok: ec2-instance-profile" in one_line(clean.stderr)
+
+
+def test_check_without_forbid_accepts_an_ignored_key(
+    sim: Simulation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.use("ec2-instance-profile")
+    sim.use("static")
+    code, _, err = run(capsys, "check")
+    assert code == 0
+    assert "ec2-instance-profile" in one_line(err)
+
+
+def test_check_forbid_static_names_keys_in_any_profile_of_the_shared_files(
+    sim: Simulation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.use("ec2-instance-profile")
+    write(
+        sim.credentials_file,
+        f"[old-laptop]\naws_access_key_id = {STATIC_KEY_ID}\n"
+        f"aws_secret_access_key = {STATIC_SECRET}\n",
+    )
+    code, out, err = run(capsys, "check", "--forbid-static")
+    assert code == 1
+    line = one_line(err)
+    assert f"[old-laptop] of {sim.credentials_file} (AKIA...MPLE)" in line
+    assert_no_secret(out, err)
+
+
+def test_check_forbid_static_refuses_a_laptop_key(
+    sim: Simulation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handle = sim.use("static")
+    assert run(capsys, "check")[0] == 0  # the default policy: keys where no role exists
+    code, out, err = run(capsys, "check", "--forbid-static")
+    assert code == 1
+    one_line(err)
+    no_leak([handle], out, err)
+
+
+def test_check_require(sim: Simulation, capsys: pytest.CaptureFixture[str]) -> None:
+    sim.use("ec2-instance-profile")
+    code, _, err = run(capsys, "check", "--require", "ecs", "eks-pod-identity")
+    assert code == 1
+    assert "--require allows only ecs, eks-pod-identity" in one_line(err)
+    code, _, _ = run(capsys, "check", "--require", "ecs", "--require", "ec2-instance-profile")
+    assert code == 0
+
+
+def test_check_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with Simulation():
+        code, _, err = run(capsys, "check")
+        assert code == 3 and "no AWS credentials found" in one_line(err)
+    with Simulation() as sim:
+        sim.use("ec2-instance-profile", mode="error")
+        code, _, err = run(capsys, "check")
+        assert code == 4 and "ec2-instance-profile" in one_line(err)
+    with Simulation():
+        code, _, err = run(capsys, "check", "--profile", "ghost")
+        assert code == 4 and "ghost" in one_line(err)
+
+
+def test_check_allow_imdsv1(sim: Simulation, capsys: pytest.CaptureFixture[str]) -> None:
+    sim.use("ec2-instance-profile", mode="imdsv1-only")
+    code, _, err = run(capsys, "check")
+    assert code == 4 and "IMDSv1" in one_line(err)
+    assert run(capsys, "check", "--allow-imdsv1")[0] == 0
+
+
+# -- whoami ------------------------------------------------------------------
+
+
+def test_whoami(sim: Simulation, sts: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    handle = sim.use("ec2-instance-profile")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts.url)
+    result = cli("whoami")
+    assert result.returncode == 0, result.stderr
+    rows = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert rows["account"] == "123456789012"
+    assert rows["arn"].startswith("arn:aws:")
+    assert rows["source"] == "ec2-instance-profile"
+    no_leak([handle], result.stdout, result.stderr)
+
+
+def test_whoami_errors_are_one_line(
+    sim: Simulation, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "whoami")
+    assert code == 3 and "no AWS credentials found" in one_line(err)
+    sim.use("ec2-instance-profile")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", refusing_endpoint())
+    code, _, err = run(capsys, "whoami")
+    assert code == 4
+    assert "STS GetCallerIdentity failed: EndpointConnectionError" in one_line(err)
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    sim.use("static")
+    code, _, err = run(capsys, "whoami")
+    assert code == 4 and "no region" in one_line(err)
+
+
+# -- usage -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["frobnicate"], [], ["check", "--require", "bogus"], ["explain", "--nope"], ["whoami", "x"]],
+)
+def test_bad_arguments_are_one_line_and_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["frobnicate"])
+        main(argv)
     assert info.value.code == 2
-    assert "Traceback" not in capsys.readouterr().err
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("credpick") and "error:" in line and "--help" in line
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"credpick {credpick.__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for needle in ("examples:", "credpick check --forbid-static", "exit codes:", "whoami"):
+        assert needle in text
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    assert "--forbid-static" in capsys.readouterr().out
+
+
+def test_verbose_shows_the_decision_log(
+    sim: Simulation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handles = [sim.use("ec2-instance-profile"), sim.use("static")]
+    code, _, err = run(capsys, "-v", "check")
+    assert code == 0
+    assert "WARNING: long-lived key AKIA..." in err
+    code, _, quiet = run(capsys, "check")
+    assert "WARNING" not in quiet
+    no_leak(handles, err, quiet)
 
 
 def test_tour_prints_every_scenario() -> None:
     from credpick._tour import SCENARIOS
 
-    result = subprocess.run(
-        [sys.executable, "-m", "credpick", "tour"], capture_output=True, text=True, timeout=120
-    )
+    result = cli("tour")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == len(SCENARIOS) + 2
@@ -58,3 +287,42 @@ def test_tour_prints_every_scenario() -> None:
     for kind in ("lambda", "ecs", "eks-pod-identity", "web-identity", "github-oidc", "sso"):
         assert any(f"  {kind}  " in line for line in lines), kind
     assert "FAKE-SECRET" not in result.stdout + result.stderr
+
+
+def test_scan_finds_a_long_lived_key_and_exits_1(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "deploy.sh", "export AWS_ACCESS_KEY_ID=AKIAZZZZZZZZZZZZZZZZ\n")
+    write(tmp_path / "clean.txt", "nothing here\n")
+    assert main(["scan", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "deploy.sh" in out and "AKIAZZZZZZZZZZZZZZZZ" not in out
+    (tmp_path / "deploy.sh").unlink()
+    assert main(["scan", "--json", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+
+
+def test_audit_against_moto_fails_on_an_unused_key(
+    _sts_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+
+    _sts_server.reset()
+    fake = {"aws_access_key_id": "AKIAFAKEFAKEFAKEFAKE", "aws_secret_access_key": "x"}
+    iam = boto3.client("iam", endpoint_url=_sts_server.url, region_name="us-east-1", **fake)
+    iam.create_user(UserName="deploy-bot")
+    iam.create_access_key(UserName="deploy-bot")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", _sts_server.url)
+    with Simulation(sts=_sts_server) as sim:
+        sim.use("ec2-instance-profile")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", _sts_server.url)
+        assert main(["audit", "--json", "--fail-on", "never-used"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["keys"] and report["keys"][0]["user"] == "deploy-bot"
+    assert_no_secret(json.dumps(report))
+    _sts_server.reset()
+
+
+def test_audit_rejects_an_unknown_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--fail-on", "old"]) == 4
+    assert "not an audit flag" in capsys.readouterr().err
