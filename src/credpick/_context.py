@@ -34,7 +34,9 @@ class Timeouts:
         imds_connect: Connect timeout of the metadata probe. Short, because an
             address that drops packets should give a verdict at once.
         imds_read: Read timeout of the metadata probe once connected.
-        http: Timeout of credpick's own HTTP calls (GitHub's token endpoint).
+        http: Timeout of credpick's own HTTP calls (GitHub's token endpoint), and
+            the connect and read timeout of each attempt of the STS and SSO
+            clients credpick builds (botocore's default is 60 s).
 
     .. versionadded:: 0.1.0
     """

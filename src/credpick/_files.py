@@ -39,6 +39,12 @@ class SharedFiles:
 
 
 def _parse(path: Path) -> dict[str, Any]:
+    if "\0" in str(path):
+        raise ConfigurationError(
+            f"the path {str(path)!r} holds a NUL byte",
+            evidence=(str(path),),
+            fix="fix AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE",
+        )
     if not path.exists():
         return {}
     if path.is_dir():

@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 
-def mask_key_id(key_id: str | None) -> str | None:
+def mask_key_id(key_id: object) -> str | None:
     """Show the first and last four characters: ``AKIA...WXYZ``.
 
     Short or odd values are masked whole, so a secret pasted into the id
@@ -14,15 +14,17 @@ def mask_key_id(key_id: str | None) -> str | None:
     """
     if key_id is None:
         return None
+    if not isinstance(key_id, str):  # a malformed reply can put anything here
+        return "****"
     key_id = key_id.strip()
     if len(key_id) < 16 or len(key_id) > 128 or not key_id.isalnum():
         return "****"
     return f"{key_id[:4]}...{key_id[-4:]}"
 
 
-def is_temporary_key_id(key_id: str) -> bool:
+def is_temporary_key_id(key_id: object) -> bool:
     """``ASIA`` ids come from STS and are temporary; ``AKIA`` ids are long-lived."""
-    return key_id.strip().upper().startswith("ASIA")
+    return isinstance(key_id, str) and key_id.strip().upper().startswith("ASIA")
 
 
 _KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA)[A-Z0-9]{12,124})(?![A-Z0-9])")

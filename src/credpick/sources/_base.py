@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
+from botocore.config import Config
 
 from .._context import Context
 from .._model import Candidate, SourceKind
@@ -44,15 +45,23 @@ class BuildInputs:
     def client_creator(self) -> Callable[..., Any]:
         """Create clients like ``Session.create_client``, honouring the
         context's ``AWS_ENDPOINT_URL_<SERVICE>`` even when it differs from
-        ``os.environ`` (botocore itself only reads the process environment)."""
+        ``os.environ`` (botocore itself only reads the process environment).
+
+        Each attempt is bounded by ``Timeouts.http`` for connect and read:
+        botocore's default is 60 s each, times its retries, so an STS or SSO
+        endpoint that accepts but never answers would hold a credential load
+        for minutes. A timeout the caller's config sets explicitly wins."""
         session = self.botocore_session
         ctx = self.context
+        bounded = Config(connect_timeout=ctx.timeouts.http, read_timeout=ctx.timeouts.http)
 
         def create(service_name: str, **kwargs: Any) -> Any:
             endpoint = ctx.endpoint_url(service_name)
             if endpoint and not kwargs.get("endpoint_url"):
                 kwargs["endpoint_url"] = endpoint
             kwargs.setdefault("region_name", self.region)
+            given = kwargs.get("config")
+            kwargs["config"] = bounded.merge(given) if given is not None else bounded
             return session.create_client(service_name, **kwargs)
 
         return create
@@ -64,6 +73,8 @@ def token_file_problem(path: str, variable: str) -> str | None:
     Reads the file, which is cheap, so a missing token is caught at
     detection rather than as a bare ``FileNotFoundError`` on first use.
     """
+    if "\0" in path:  # the OS would raise ValueError, not OSError
+        return f"{variable} holds a NUL byte, which no file name can contain"
     p = Path(path)
     try:
         if p.is_dir():

@@ -4,10 +4,14 @@ container sources: which runtime set it, and whether botocore will accept it."""
 from __future__ import annotations
 
 import ipaddress
+import re
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 from botocore.credentials import ContainerProvider
+from botocore.exceptions import MetadataRetrievalError
+from botocore.utils import ContainerMetadataFetcher
 
 from .. import _envvars as ev
 from .._context import Context
@@ -134,6 +138,56 @@ def detect(ctx: Context, kind: SourceKind, reason: str) -> list[Candidate]:
     ]
 
 
+class _Fetcher(ContainerMetadataFetcher):  # type: ignore[misc]
+    """botocore's fetcher (same retries, same timeouts), but its errors never
+    quote the endpoint's reply.
+
+    botocore puts the body of a non-200 answer into the error message, which
+    then travels in the exception chain of every error built on it: an
+    endpoint (or a proxy) that echoes the request would print the
+    authorization token wherever a traceback is logged.
+    """
+
+    def retrieve_full_uri(self, full_url: str, headers: Any = None) -> Any:
+        try:
+            return _checked(super().retrieve_full_uri(full_url, headers))
+        except MetadataRetrievalError as exc:
+            raise _quiet(exc) from None
+
+    def retrieve_uri(self, relative_uri: str) -> Any:
+        try:
+            return _checked(super().retrieve_uri(relative_uri))
+        except MetadataRetrievalError as exc:
+            raise _quiet(exc) from None
+
+
+def _quiet(exc: Exception) -> MetadataRetrievalError:
+    return MetadataRetrievalError(error_msg=_WITH_BODY.sub(r"\1", str(exc)))
+
+
+_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token", "Expiration")
+
+
+def _checked(reply: Any) -> Any:
+    """A reply botocore would turn into credentials: four non-empty strings.
+
+    botocore takes whatever JSON it gets (a null token, a numeric key id) and
+    builds credentials that fail later, far from the cause.
+    """
+    if not isinstance(reply, dict) or not all(
+        isinstance(reply.get(k), str) and reply[k] for k in _FIELDS
+    ):
+        raise MetadataRetrievalError(
+            error_msg="the reply lacks AccessKeyId, SecretAccessKey, Token or Expiration as text"
+        )
+    return reply
+
+
+_WITH_BODY = re.compile(r"(non 200 response \d+ from container metadata).*", re.S)
+
+
 def build(inputs: BuildInputs) -> CredentialProvider:
     """botocore's container provider: it re-reads the token file on each refresh."""
-    return ContainerProvider(environ=dict(inputs.context.env))  # type: ignore[no-any-return]
+    return ContainerProvider(  # type: ignore[no-any-return]
+        environ=dict(inputs.context.env), fetcher=_Fetcher()
+    )

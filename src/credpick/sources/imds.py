@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import CredentialRetrievalError
 from botocore.utils import InstanceMetadataFetcher
 
 from .. import _envvars as ev
@@ -35,6 +37,13 @@ DEFAULT_ENDPOINT = "http://169.254.169.254/"
 IPV6_ENDPOINT = "http://[fd00:ec2::254]/"
 _TOKEN_PATH = "/latest/api/token"
 _ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
+_REGION_PATH = "/latest/meta-data/placement/region"
+# A region name, and nothing else: never pass on (or log) an odd body.
+_REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-\d{1,2}")
+# What may come back from the network and be used: a token is sent back as a
+# header (printable ASCII), a role name goes into a URL (IAM's own rule).
+_TOKEN_SHAPE = re.compile(r"[\x21-\x7e]{1,4096}")
+_ROLE_SHAPE = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 _HOP_LIMIT_FIX = (
     "from a container this usually means the instance's metadata hop limit is 1; raise it: "
     "aws ec2 modify-instance-metadata-options --instance-id <id> --http-put-response-hop-limit 2"
@@ -58,13 +67,16 @@ class Probe:
 
 
 _cache: dict[str, Probe] = {}
+_regions: dict[str, str] = {}
 _cache_lock = threading.Lock()
+_probe_locks: dict[str, threading.Lock] = {}
 
 
 def clear_cache() -> None:
-    """Forget every cached verdict (tests, or after the instance changes)."""
+    """Forget every cached verdict and region (tests, or after the instance changes)."""
     with _cache_lock:
         _cache.clear()
+        _regions.clear()
 
 
 def endpoint(ctx: Context) -> str:
@@ -145,6 +157,10 @@ def _probe(ctx: Context, url: str) -> Probe:
         headers: dict[str, str] = {}
         if status == 200:
             token = body.decode("utf-8", "replace").strip()
+            if not _TOKEN_SHAPE.fullmatch(token):  # it goes back out as a header
+                return Probe(
+                    url, "error", "the token request returned something that is not a token"
+                )
             headers["x-aws-ec2-metadata-token"] = token
         elif status in (403, 404, 405):
             # No IMDSv1 request here: whether to make one is the policy's call.
@@ -160,8 +176,12 @@ def _probe(ctx: Context, url: str) -> Probe:
         role = body.decode("utf-8", "replace").strip().splitlines()
         if status != 200 or not role:
             return Probe(url, "error", f"the role-name request answered HTTP {status}")
+        if not _ROLE_SHAPE.fullmatch(role[0]):  # it goes into a URL, and into evidence
+            return Probe(
+                url, "error", "the role-name request returned something that is not a role name"
+            )
         return Probe(url, "v2", f"role '{role[0]}' over IMDSv2", role[0], token)
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         return Probe(
             url, "error", f"the metadata service broke the connection ({type(exc).__name__})"
         )
@@ -170,15 +190,29 @@ def _probe(ctx: Context, url: str) -> Probe:
 
 
 def probe(ctx: Context) -> Probe:
-    """The cached verdict for this context's endpoint, probing once if needed."""
+    """The cached verdict for this context's endpoint, probing once if needed.
+
+    Concurrent callers share one probe: the first probes while the others wait
+    for its verdict, so threads never act on different verdicts (one using the
+    role while another, whose probe lost a race, used a stray key). An
+    ``error`` verdict is not cached: a passing 5xx must not break the process
+    for good, so the next caller asks again.
+    """
     url = endpoint(ctx)
     with _cache_lock:
         cached = _cache.get(url)
-    if cached is not None:
-        return cached
-    verdict = _probe(ctx, url)
-    with _cache_lock:
-        _cache.setdefault(url, verdict)
+        if cached is not None:
+            return cached
+        single_flight = _probe_locks.setdefault(url, threading.Lock())
+    with single_flight:
+        with _cache_lock:
+            cached = _cache.get(url)
+        if cached is not None:
+            return cached
+        verdict = _probe(ctx, url)
+        if verdict.state != "error":
+            with _cache_lock:
+                _cache[url] = verdict
     return verdict
 
 
@@ -221,14 +255,16 @@ def _first_fetch(ctx: Context, verdict: Probe) -> dict[str, Any] | None:
         return None
     conn = _connect(ctx, verdict.endpoint)
     if conn is None:
-        raise SourceFailed("the metadata service stopped answering", kind=KIND.value)
+        # The service answered the probe: a slow connect now (the probe's short
+        # connect timeout is for telling "not EC2" apart) is not a verdict.
+        # botocore's fetcher starts over, with its own timeout and token.
+        return None
     headers = {"x-aws-ec2-metadata-token": verdict.token} if verdict.token else {}
     try:
         status, body = _request(conn, "GET", _ROLE_PATH + verdict.role_name, headers)
     except (_Timeout, OSError, http.client.HTTPException) as exc:
-        raise SourceFailed(
-            f"the credentials request failed ({type(exc).__name__})", kind=KIND.value
-        ) from None
+        what = "timed out" if isinstance(exc, _Timeout) else f"failed ({type(exc).__name__})"
+        raise SourceFailed(f"the credentials request {what}", kind=KIND.value) from None
     finally:
         conn.close()
     if status == 401:
@@ -237,12 +273,15 @@ def _first_fetch(ctx: Context, verdict: Probe) -> dict[str, Any] | None:
         raise SourceFailed(f"the credentials request answered HTTP {status}", kind=KIND.value)
     try:
         data = json.loads(body)
+        fields = [data[k] for k in ("AccessKeyId", "SecretAccessKey", "Token", "Expiration")]
+        if not all(isinstance(v, str) and v for v in fields):
+            raise TypeError  # a null or a number where a string belongs
         return {
             "role_name": verdict.role_name,
-            "access_key": data["AccessKeyId"],
-            "secret_key": data["SecretAccessKey"],
-            "token": data["Token"],
-            "expiry_time": data["Expiration"],
+            "access_key": fields[0],
+            "secret_key": fields[1],
+            "token": fields[2],
+            "expiry_time": fields[3],
         }
     except (ValueError, KeyError, TypeError):
         # Never quote the body: it may hold a secret.
@@ -251,6 +290,56 @@ def _first_fetch(ctx: Context, verdict: Probe) -> dict[str, Any] | None:
             kind=KIND.value,
             fix="the instance's metadata service is unhealthy; retry or replace the instance",
         ) from None
+
+
+def cached_region(ctx: Context) -> str | None:
+    """The region :func:`region` already fetched for this endpoint; no request."""
+    with _cache_lock:
+        return _regions.get(endpoint(ctx))
+
+
+def _fetch_region(ctx: Context, verdict: Probe) -> str | None:
+    conn = _connect(ctx, verdict.endpoint)
+    if conn is None:
+        return None
+    try:
+        headers = {"x-aws-ec2-metadata-token": verdict.token} if verdict.token else {}
+        status, body = _request(conn, "GET", _REGION_PATH, headers)
+        if status == 401:  # the probe's token expired (6 h): one fresh token, once
+            status, token = _request(
+                conn, "PUT", _TOKEN_PATH, {"x-aws-ec2-metadata-token-ttl-seconds": "21600"}
+            )
+            fresh = token.decode("utf-8", "replace").strip()
+            if status != 200 or not _TOKEN_SHAPE.fullmatch(fresh):
+                return None
+            headers = {"x-aws-ec2-metadata-token": fresh}
+            status, body = _request(conn, "GET", _REGION_PATH, headers)
+    except (_Timeout, OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
+    text = body.decode("utf-8", "replace").strip()
+    return text if status == 200 and _REGION_SHAPE.fullmatch(text) else None
+
+
+def region(ctx: Context) -> str | None:
+    """The instance's region (``placement/region``): one request, then cached.
+
+    Reuses the probe's token. Asked only when the instance profile is the
+    chosen source and nothing else named a region; ``None`` when the
+    metadata service cannot say (botocore then raises ``NoRegionError``).
+    """
+    cached = cached_region(ctx)
+    if cached is not None:
+        return cached
+    verdict = probe(ctx)
+    if verdict.state in ("absent", "error", "no-role"):
+        return None
+    found = _fetch_region(ctx, verdict)
+    if found is not None:
+        with _cache_lock:
+            _regions.setdefault(verdict.endpoint, found)
+    return found
 
 
 @attrs.frozen
@@ -280,8 +369,28 @@ class ImdsProvider:
             # botocore's fetcher swallows errors and returns {}: fail closed here.
             raise SourceFailed("the metadata service returned no credentials", kind=KIND.value)
         return RefreshableCredentials.create_from_metadata(
-            metadata, method=self.METHOD, refresh_using=fetcher.retrieve_iam_role_credentials
+            metadata, method=self.METHOD, refresh_using=_refresher(fetcher)
         )
+
+
+def _refresher(fetcher: InstanceMetadataFetcher) -> Callable[[], dict[str, Any]]:
+    """botocore's fetcher, but a failed fetch raises instead of returning ``{}``.
+
+    botocore turns ``{}`` into an error outside its refresh error handling, so
+    a metadata hiccup 10 to 15 minutes before expiry (the advisory window,
+    when the current credentials are still good) would fail the caller. A
+    raised error is logged there and the current credentials are kept.
+    """
+
+    def refresh() -> dict[str, Any]:
+        metadata: dict[str, Any] = fetcher.retrieve_iam_role_credentials()
+        if not metadata:
+            raise CredentialRetrievalError(
+                provider="iam-role", error_msg="the metadata service returned no credentials"
+            )
+        return metadata
+
+    return refresh
 
 
 def build(candidate: Candidate, inputs: BuildInputs) -> ImdsProvider:

@@ -1,0 +1,74 @@
+"""benchmarks/run.py runs end to end and writes the JSON it promises.
+
+No timing is asserted here: the numbers are for people (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / "benchmarks" / "run.py"
+pytestmark = pytest.mark.skipif(not RUN.exists(), reason="needs the source checkout")
+
+
+def _stats(value: object) -> None:
+    assert isinstance(value, dict)
+    assert {"median", "min", "max", "n"} <= set(value)
+    assert value["min"] <= value["median"] <= value["max"]
+
+
+def test_quick_run_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert {
+        "schema",
+        "quick",
+        "machine",
+        "repetitions",
+        "runtimes",
+        "off_ec2",
+        "import",
+        "memory",
+        "targets",
+        "blocked_connections",
+    } <= set(report)
+    assert report["quick"] is True and report["blocked_connections"] == []
+    assert {"nproc", "cpu", "python", "botocore"} <= set(report["machine"])
+    assert set(report["runtimes"]) == {
+        "lambda", "ecs", "eks-pod-identity", "web-identity", "github-oidc",
+        "ec2-instance-profile", "sso", "assume-role", "credential-process", "container",
+        "env-session", "static",
+    }  # fmt: skip
+    for kind, row in report["runtimes"].items():
+        assert row["credpick_outcome"] == "ok", kind
+        _stats(row["credpick_cold_ms"])
+        _stats(row["credpick_warm_ms"])
+        assert {"credpick_cold", "credpick_warm", "botocore"} == set(row["requests"])
+    ec2 = report["runtimes"]["ec2-instance-profile"]["requests"]
+    assert ec2["credpick_cold"]["endpoint"] >= 1 and ec2["botocore"]["endpoint"] >= 1
+    assert set(report["off_ec2"]) == {"refused", "packet drop", "no answer"}
+    for row in report["off_ec2"].values():
+        _stats(row["credpick_ms"])
+        _stats(row["botocore_ms"])
+    _stats(report["import"]["boto3_ms"])
+    _stats(report["import"]["credpick_added_ms"])
+    assert report["memory"]
+    for t in report["targets"]:
+        assert {"name", "target", "measured", "met"} <= set(t)
+    # The table is printed, and no fake secret is.
+    assert "| target | goal | measured | met |" in done.stdout
+    assert "FAKE-SECRET" not in done.stdout + done.stderr + out.read_text(encoding="utf-8")
