@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from credpick.testing._fakes import FakeCredentials
 from credpick.testing._server import (
     Hang,
     LoopbackServer,
@@ -14,13 +13,14 @@ from credpick.testing._server import (
     json_response,
     text_response,
 )
+from credpick.testing._state import CredentialIssuer, Modes
 
 __all__ = ["ContainerCredentialsEndpoint", "ContainerMode"]
 
 ContainerMode = Literal["healthy", "error", "forbidden", "malformed"]
 
 
-class ContainerCredentialsEndpoint(LoopbackServer):
+class ContainerCredentialsEndpoint(CredentialIssuer, Modes[ContainerMode], LoopbackServer):
     """Serve credentials at ``AWS_CONTAINER_CREDENTIALS_FULL_URI``.
 
     When ``authorization`` is set the request's ``Authorization`` header must
@@ -55,59 +55,17 @@ class ContainerCredentialsEndpoint(LoopbackServer):
         self.path = path
         self.authorization = authorization
         self.role_arn = role_arn
-        self.account_id = account_id
-        self._initial_mode: ContainerMode = mode
-        self._mode: ContainerMode = mode
-        self._expires_in = expires_in
-        self._credentials = FakeCredentials.issue(expires_in=expires_in, account_id=account_id)
+        self._init_mode(mode)
+        self._init_credentials(expires_in, account_id)
 
     @property
     def full_uri(self) -> str:
         """Value for ``AWS_CONTAINER_CREDENTIALS_FULL_URI``."""
         return self.url + self.path
 
-    @property
-    def mode(self) -> ContainerMode:
-        """The current mode."""
-        with self._lock:
-            return self._mode
-
-    def set_mode(self, mode: ContainerMode) -> None:
-        """Switch behaviour for subsequent requests.
-
-        Args:
-            mode: The new mode.
-        """
-        with self._lock:
-            self._mode = mode
-
-    @property
-    def credentials(self) -> FakeCredentials:
-        """The credentials currently served."""
-        with self._lock:
-            return self._credentials
-
-    def rotate(self, expires_in: timedelta | None = None) -> FakeCredentials:
-        """Issue new credentials.
-
-        Args:
-            expires_in: Lifetime of the new set; defaults to the constructor's.
-
-        Returns:
-            The new credentials, served from now on.
-        """
-        fresh = FakeCredentials.issue(
-            expires_in=expires_in or self._expires_in, account_id=self.account_id
-        )
-        with self._lock:
-            self._credentials = fresh
-        return fresh
-
     def _reset_state(self) -> None:
-        self._mode = self._initial_mode
-        self._credentials = FakeCredentials.issue(
-            expires_in=self._expires_in, account_id=self.account_id
-        )
+        self._restore_mode()
+        self._reissue()
 
     def _handle(self, request: Request) -> Response | Hang:
         if request.target != self.path and request.path != self.path:

@@ -16,6 +16,7 @@ from credpick.testing._server import (
     json_response,
     text_response,
 )
+from credpick.testing._state import Modes
 
 __all__ = ["GitHubMode", "GitHubOidcEndpoint"]
 
@@ -34,7 +35,7 @@ def _b64url_json(value: object) -> str:
     return _b64url(json.dumps(value, separators=(",", ":")).encode())
 
 
-class GitHubOidcEndpoint(LoopbackServer):
+class GitHubOidcEndpoint(Modes[GitHubMode], LoopbackServer):
     """Answer ``ACTIONS_ID_TOKEN_REQUEST_URL`` requests with fake ID tokens.
 
     The JWT is well formed (header.payload.signature, base64url) but its
@@ -59,8 +60,7 @@ class GitHubOidcEndpoint(LoopbackServer):
         super().__init__()
         self.request_token = request_token or "FAKE-GHA-credpick-" + secrets.token_urlsafe(24)
         self.subject = subject
-        self._initial_mode: GitHubMode = mode
-        self._mode: GitHubMode = mode
+        self._init_mode(mode)
         self._tokens_issued = 0
         self._last_audience: str | None = None
         self._last_token: str | None = None
@@ -73,21 +73,6 @@ class GitHubOidcEndpoint(LoopbackServer):
     def request_url(self) -> str:
         """Value for ``ACTIONS_ID_TOKEN_REQUEST_URL`` (already has a query)."""
         return f"{self.url}{_TOKEN_PATH}?api-version=2.0"
-
-    @property
-    def mode(self) -> GitHubMode:
-        """The current mode."""
-        with self._lock:
-            return self._mode
-
-    def set_mode(self, mode: GitHubMode) -> None:
-        """Switch behaviour for subsequent requests.
-
-        Args:
-            mode: The new mode.
-        """
-        with self._lock:
-            self._mode = mode
 
     @property
     def tokens_issued(self) -> int:
@@ -114,7 +99,7 @@ class GitHubOidcEndpoint(LoopbackServer):
         return "https://github.com/" + repo.split("/", 1)[0]
 
     def _reset_state(self) -> None:
-        self._mode = self._initial_mode
+        self._restore_mode()
         self._tokens_issued = 0
         self._last_audience = self._last_token = None
 

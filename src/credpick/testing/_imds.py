@@ -15,6 +15,7 @@ from credpick.testing._server import (
     json_response,
     text_response,
 )
+from credpick.testing._state import CredentialIssuer, Modes
 
 __all__ = ["ImdsEmulator", "ImdsMode"]
 
@@ -25,7 +26,7 @@ _CREDS_PREFIX = "/latest/meta-data/iam/security-credentials/"
 _MAX_TTL = 21600  # the real service rejects anything above six hours
 
 
-class ImdsEmulator(LoopbackServer):
+class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
     """Serve instance metadata the way an EC2 instance does.
 
     Modes:
@@ -59,13 +60,11 @@ class ImdsEmulator(LoopbackServer):
             instance_id: Served at ``instance-id``.
         """
         super().__init__()
-        self._initial_mode: ImdsMode = mode
-        self._mode: ImdsMode = mode
+        self._init_mode(mode)
         self.role_name = role_name
         self.region = region
         self.instance_id = instance_id
-        self._expires_in = expires_in
-        self._credentials = FakeCredentials.issue(expires_in=expires_in)
+        self._init_credentials(expires_in, "123456789012")
         self._issued_at = datetime.now(timezone.utc)
         self._tokens: set[str] = set()
 
@@ -74,27 +73,6 @@ class ImdsEmulator(LoopbackServer):
         """Base URL with a trailing slash, for ``AWS_EC2_METADATA_SERVICE_ENDPOINT``."""
         return self.url + "/"
 
-    @property
-    def mode(self) -> ImdsMode:
-        """The current mode."""
-        with self._lock:
-            return self._mode
-
-    def set_mode(self, mode: ImdsMode) -> None:
-        """Switch behaviour for subsequent requests.
-
-        Args:
-            mode: The new mode.
-        """
-        with self._lock:
-            self._mode = mode
-
-    @property
-    def credentials(self) -> FakeCredentials:
-        """The credentials currently served for the role."""
-        with self._lock:
-            return self._credentials
-
     def rotate(self, expires_in: timedelta | None = None) -> FakeCredentials:
         """Issue new credentials, as IMDS does before the old ones expire.
 
@@ -102,17 +80,16 @@ class ImdsEmulator(LoopbackServer):
             expires_in: Lifetime of the new set; defaults to the constructor's.
 
         Returns:
-            The new credentials, served from now on.
+            The new credentials, served from now on (``LastUpdated`` moves too).
         """
-        fresh = FakeCredentials.issue(expires_in=expires_in or self._expires_in)
+        fresh = super().rotate(expires_in)
         with self._lock:
-            self._credentials = fresh
             self._issued_at = datetime.now(timezone.utc)
         return fresh
 
     def _reset_state(self) -> None:
-        self._mode = self._initial_mode
-        self._credentials = FakeCredentials.issue(expires_in=self._expires_in)
+        self._restore_mode()
+        self._reissue()
         self._issued_at = datetime.now(timezone.utc)
         self._tokens.clear()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from credpick.testing._fakes import FakeCredentials
 from credpick.testing._server import (
     Hang,
     LoopbackServer,
@@ -13,6 +12,7 @@ from credpick.testing._server import (
     json_response,
     text_response,
 )
+from credpick.testing._state import CredentialIssuer
 
 __all__ = ["SsoPortal"]
 
@@ -24,7 +24,7 @@ def _error(status: int, error_type: str, message: str) -> Response:
     return json_response(status, {"message": message}, headers=(("x-amzn-ErrorType", error_type),))
 
 
-class SsoPortal(LoopbackServer):
+class SsoPortal(CredentialIssuer, LoopbackServer):
     """Serve ``GET /federation/credentials`` for one account and role.
 
     Point botocore at it with ``AWS_ENDPOINT_URL_SSO`` or ``endpoint_url=``.
@@ -49,37 +49,11 @@ class SsoPortal(LoopbackServer):
         """
         super().__init__()
         self.access_token = access_token
-        self.account_id = account_id
         self.role_name = role_name
-        self._expires_in = expires_in
-        self._credentials = FakeCredentials.issue(expires_in=expires_in, account_id=account_id)
-
-    @property
-    def credentials(self) -> FakeCredentials:
-        """The role credentials currently served."""
-        with self._lock:
-            return self._credentials
-
-    def rotate(self, expires_in: timedelta | None = None) -> FakeCredentials:
-        """Issue new role credentials.
-
-        Args:
-            expires_in: Lifetime of the new set; defaults to the constructor's.
-
-        Returns:
-            The new credentials, served from now on.
-        """
-        fresh = FakeCredentials.issue(
-            expires_in=expires_in or self._expires_in, account_id=self.account_id
-        )
-        with self._lock:
-            self._credentials = fresh
-        return fresh
+        self._init_credentials(expires_in, account_id)
 
     def _reset_state(self) -> None:
-        self._credentials = FakeCredentials.issue(
-            expires_in=self._expires_in, account_id=self.account_id
-        )
+        self._reissue()
 
     def _handle(self, request: Request) -> Response | Hang:
         if request.path != _PATH:
