@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 import attrs
-from typing_extensions import Self
 
 from credpick.testing._fakes import FakeCredentials, RecordedRequest
 from credpick.testing._server import (
@@ -43,7 +42,6 @@ __all__ = [
     "sts_credentials",
     "sts_error",
     "typed_error",
-    "widen_backlog",
 ]
 
 _LOOPBACK = "127.0.0.1"
@@ -130,23 +128,6 @@ def typed_error(status: int, error_type: str, message: str = "injected fault") -
     return json_response(status, {"message": message}, headers=(("x-amzn-ErrorType", error_type),))
 
 
-def widen_backlog(server: LoopbackServer, backlog: int = 128) -> None:
-    """Let a running emulator queue ``backlog`` connections instead of 5.
-
-    ``socketserver`` listens with a queue of 5; a burst of more simultaneous
-    connects overflows it, Linux drops the extra SYNs, and clients wait for a
-    retransmit (1 s) as if the address dropped packets. Real endpoints don't.
-
-    Args:
-        server: A running loopback server.
-        backlog: The new accept queue length.
-    """
-    httpd = server._httpd
-    if httpd is None:
-        raise RuntimeError(f"{type(server).__name__} is not running")
-    httpd.socket.listen(backlog)  # on a listening socket, listen() resizes the queue
-
-
 @attrs.frozen
 class Fault:
     """What to answer instead of the upstream, and for which requests.
@@ -206,12 +187,6 @@ class FaultyEndpoint(LoopbackServer):
         self._bound_port: int | None = None
         self._dark: list[socket.socket] = []
         self._dark_httpd: _Httpd | None = None
-
-    def start(self) -> Self:
-        """Serve, with an accept queue that holds a burst of connections."""
-        super().start()
-        widen_backlog(self)
-        return self
 
     # -- faults ------------------------------------------------------------
 

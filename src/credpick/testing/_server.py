@@ -147,6 +147,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Httpd(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default queue of 5 overflows on a burst of connects; Linux
+    # then drops SYNs and clients wait a 1 s retransmit, which no real endpoint does.
+    request_queue_size = 128
 
     def __init__(self, owner: LoopbackServer) -> None:
         self.owner = owner
