@@ -49,7 +49,7 @@ def resolve(
         and chosen.kind is SourceKind.EC2_INSTANCE_PROFILE
         and chosen.status is Status.CHOSEN
     ):
-        from .sources import imds
+        from .sources import _imds_region as imds
 
         return imds.cached_region(ctx), INSTANCE_METADATA
     return None, None
@@ -62,7 +62,7 @@ class _InstanceRegion:
         self._ctx = ctx
 
     def provide(self) -> str | None:
-        from .sources import imds
+        from .sources import _imds_region as imds
 
         return imds.region(self._ctx)
 

@@ -10,6 +10,7 @@ requests (token, role name, credentials), not more.
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import re
@@ -37,9 +38,6 @@ DEFAULT_ENDPOINT = "http://169.254.169.254/"
 IPV6_ENDPOINT = "http://[fd00:ec2::254]/"
 _TOKEN_PATH = "/latest/api/token"
 _ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
-_REGION_PATH = "/latest/meta-data/placement/region"
-# A region name, and nothing else: never pass on (or log) an odd body.
-_REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-\d{1,2}")
 # What may come back from the network and be used: a token is sent back as a
 # header (printable ASCII), a role name goes into a URL (IAM's own rule).
 _TOKEN_SHAPE = re.compile(r"[\x21-\x7e]{1,4096}")
@@ -64,8 +62,11 @@ class Probe:
     detail: str
     role_name: str | None = None
     token: str | None = attrs.field(default=None, repr=False)
+    retry_after: dt.datetime | None = None
 
 
+#: How long a connect timeout counts as "no metadata service here".
+ABSENT_RETRY = dt.timedelta(minutes=5)
 _cache: dict[str, Probe] = {}
 _regions: dict[str, str] = {}
 _cache_lock = threading.Lock()
@@ -129,24 +130,42 @@ def _request(
         raise _Timeout from exc
 
 
-def _connect(ctx: Context, url: str) -> http.client.HTTPConnection | None:
-    """Connect with the short connect timeout, then switch to the read timeout."""
+def _open(ctx: Context, url: str) -> tuple[http.client.HTTPConnection | None, bool]:
+    """Connect with the short connect timeout, then switch to the read timeout.
+
+    Returns the connection (or ``None``) and whether the connect timed out.
+    """
     parts = urlsplit(url)
     cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = cls(parts.hostname or "", parts.port, timeout=ctx.timeouts.imds_connect)
     try:
         conn.connect()
+    except TimeoutError:
+        return None, True
     except OSError:
-        return None
+        return None, False
     assert conn.sock is not None
     conn.sock.settimeout(ctx.timeouts.imds_read)
-    return conn
+    return conn, False
+
+
+def _connect(ctx: Context, url: str) -> http.client.HTTPConnection | None:
+    return _open(ctx, url)[0]
 
 
 def _probe(ctx: Context, url: str) -> Probe:
-    conn = _connect(ctx, url)
+    conn, timed_out = _open(ctx, url)
+    if conn is None and timed_out:
+        # A refusal is final, but a connect that timed out may be a busy
+        # instance: remember it for a while, not for the life of the process.
+        return Probe(
+            url,
+            "absent",
+            f"no answer within {ctx.timeouts.imds_connect} s at {url}",
+            retry_after=ctx.clock() + ABSENT_RETRY,
+        )
     if conn is None:
-        return Probe(url, "absent", f"nothing answers at {url}")
+        return Probe(url, "absent", f"nothing answers at {url} (connection refused)")
     try:
         try:
             status, body = _request(
@@ -199,14 +218,24 @@ def probe(ctx: Context) -> Probe:
     for good, so the next caller asks again.
     """
     url = endpoint(ctx)
+
+    def fresh(cached: Probe | None) -> Probe | None:
+        if (
+            cached is not None
+            and cached.retry_after is not None
+            and ctx.clock() >= cached.retry_after
+        ):
+            return None
+        return cached
+
     with _cache_lock:
-        cached = _cache.get(url)
+        cached = fresh(_cache.get(url))
         if cached is not None:
             return cached
         single_flight = _probe_locks.setdefault(url, threading.Lock())
     with single_flight:
         with _cache_lock:
-            cached = _cache.get(url)
+            cached = fresh(_cache.get(url))
         if cached is not None:
             return cached
         verdict = _probe(ctx, url)
@@ -290,56 +319,6 @@ def _first_fetch(ctx: Context, verdict: Probe) -> dict[str, Any] | None:
             kind=KIND.value,
             fix="the instance's metadata service is unhealthy; retry or replace the instance",
         ) from None
-
-
-def cached_region(ctx: Context) -> str | None:
-    """The region :func:`region` already fetched for this endpoint; no request."""
-    with _cache_lock:
-        return _regions.get(endpoint(ctx))
-
-
-def _fetch_region(ctx: Context, verdict: Probe) -> str | None:
-    conn = _connect(ctx, verdict.endpoint)
-    if conn is None:
-        return None
-    try:
-        headers = {"x-aws-ec2-metadata-token": verdict.token} if verdict.token else {}
-        status, body = _request(conn, "GET", _REGION_PATH, headers)
-        if status == 401:  # the probe's token expired (6 h): one fresh token, once
-            status, token = _request(
-                conn, "PUT", _TOKEN_PATH, {"x-aws-ec2-metadata-token-ttl-seconds": "21600"}
-            )
-            fresh = token.decode("utf-8", "replace").strip()
-            if status != 200 or not _TOKEN_SHAPE.fullmatch(fresh):
-                return None
-            headers = {"x-aws-ec2-metadata-token": fresh}
-            status, body = _request(conn, "GET", _REGION_PATH, headers)
-    except (_Timeout, OSError, http.client.HTTPException, ValueError):
-        return None
-    finally:
-        conn.close()
-    text = body.decode("utf-8", "replace").strip()
-    return text if status == 200 and _REGION_SHAPE.fullmatch(text) else None
-
-
-def region(ctx: Context) -> str | None:
-    """The instance's region (``placement/region``): one request, then cached.
-
-    Reuses the probe's token. Asked only when the instance profile is the
-    chosen source and nothing else named a region; ``None`` when the
-    metadata service cannot say (botocore then raises ``NoRegionError``).
-    """
-    cached = cached_region(ctx)
-    if cached is not None:
-        return cached
-    verdict = probe(ctx)
-    if verdict.state in ("absent", "error", "no-role"):
-        return None
-    found = _fetch_region(ctx, verdict)
-    if found is not None:
-        with _cache_lock:
-            _regions.setdefault(verdict.endpoint, found)
-    return found
 
 
 @attrs.frozen
