@@ -11,7 +11,7 @@ from credpick import exceptions
 def test_all_is_the_public_surface() -> None:
     assert sorted(credpick.__all__) == credpick.__all__
     assert set(credpick.__all__) == {
-        "AuditReport", "Candidate", "ConfigurationError", "Context", "CredpickError",
+        "AssumeRole", "AuditReport", "Candidate", "ConfigurationError", "Context", "CredpickError",
         "Detection", "Flag", "IdKind", "KeyFinding", "NoCredentialsFound", "Policy",
         "PolicyViolation", "ScanFinding", "ScanReport", "SourceFailed", "SourceKind",
         "StaticKeysRefused", "Status", "Timeouts", "__version__", "audit", "detect", "guard",

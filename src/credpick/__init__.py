@@ -21,6 +21,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     from ._audit import audit
     from ._audit_report import AuditReport, Flag, KeyFinding, render_audit
+    from ._chain import AssumeRole
     from ._context import Context, Timeouts
     from ._detect import detect
     from ._model import Candidate, Detection, SourceKind, Status
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AssumeRole": "._chain",
     "AuditReport": "._audit_report",
     "Candidate": "._model",
     "Context": "._context",
@@ -57,6 +59,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AssumeRole",
     "AuditReport",
     "Candidate",
     "ConfigurationError",

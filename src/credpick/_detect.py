@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -11,6 +13,9 @@ from ._context import Context, Timeouts
 from ._model import RANK, Candidate, Detection, SourceKind, Status
 from ._policy import Policy, apply
 from .exceptions import ConfigurationError, PolicyViolation
+
+if TYPE_CHECKING:
+    from ._chain import AssumeRole
 
 logger = logging.getLogger("credpick")
 
@@ -103,6 +108,7 @@ def detect(
     region_name: str | None = None,
     timeouts: Timeouts | None = None,
     context: Context | None = None,
+    assume_role: AssumeRole | Sequence[AssumeRole] | None = None,
 ) -> Detection:
     """Find every credential source, rank them, and apply the policy.
 
@@ -128,6 +134,9 @@ def detect(
             detection reports the region and where it came from either way.
         timeouts: Probe timeouts.
         context: A prepared snapshot; by default, this process right now.
+        assume_role: Roles a session would assume, in turn, from the chosen
+            source (:class:`credpick.AssumeRole`); reported in
+            :attr:`Detection.chain`. Nothing is assumed here.
 
     Returns:
         The detection. Problems are in :attr:`Detection.error`, not raised.
@@ -146,7 +155,12 @@ def detect(
             role_arn=role_arn or context.role_arn,
             timeouts=timeouts or context.timeouts,
         )
+    chain: tuple[AssumeRole, ...] = ()
     try:
+        if assume_role is not None:  # only then: no chain, no import
+            from ._chain import links
+
+            chain = links(assume_role, context)
         found, looked = gather(context)
     except ConfigurationError as exc:
         region, source = _region.resolve(context, region_name, None)
@@ -158,6 +172,7 @@ def detect(
             policy=policy,
             region=region,
             region_source=source,
+            chain=chain,
         )
     candidates, chosen, error = apply(found, policy, looked)
     region, source = _region.resolve(context, region_name, chosen)
@@ -169,6 +184,7 @@ def detect(
         policy=policy,
         region=region,
         region_source=source,
+        chain=chain,
     )
     if error is None and policy.hook is not None:
         try:

@@ -12,6 +12,7 @@ import attrs
 from ._mask import scrub
 
 if TYPE_CHECKING:
+    from ._chain import AssumeRole
     from ._policy import Policy
     from .exceptions import CredpickError
 
@@ -180,6 +181,9 @@ class Detection:
         region_source: Where the region comes from: ``"region_name="``,
             ``"AWS_REGION"``, ``"AWS_DEFAULT_REGION"``, ``"profile 'NAME' (PATH)"``
             or ``"instance metadata (placement/region)"``; ``None`` if nowhere.
+        chain: The roles a session assumes in turn from the chosen source's
+            credentials (``assume_role=``), first to last, with their session
+            names filled in; empty when none was asked for.
 
     .. versionadded:: 0.1.0
     """
@@ -191,6 +195,7 @@ class Detection:
     policy: Policy
     region: str | None = attrs.field(default=None, converter=_scrub_opt)
     region_source: str | None = attrs.field(default=None, converter=_scrub_opt)
+    chain: tuple[AssumeRole, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -50,6 +50,7 @@ def explain(detection: Detection) -> str:
     lines.append(head)
     if detection.error is not None and detection.error.fix:
         lines.append(f"  fix: {detection.error.fix}")
+    lines.extend(f"  then assumes {link.describe()}" for link in detection.chain)
     lines.append(_region_line(detection))
     if not detection.candidates:
         lines.append("  no credential source found")
@@ -97,6 +98,7 @@ def to_dict(detection: Detection) -> dict[str, Any]:
         },
         "region": detection.region,
         "region_source": detection.region_source,
+        "assume_role": [link.to_dict() for link in detection.chain],
         "candidates": [c.to_dict() for c in detection.candidates],
         "looked": list(detection.looked),
     }

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver
 
@@ -28,6 +29,7 @@ from ._report import audit
 from .exceptions import CredpickError, SourceFailed
 
 if TYPE_CHECKING:
+    from ._chain import AssumeRole
     from .sources import BuildInputs
 
 _STS_FIXES = {
@@ -98,10 +100,13 @@ def _audit_session(detection: Detection, credentials: Any) -> None:
     chosen = detection.chosen
     if chosen is None or not logging.getLogger("credpick").isEnabledFor(logging.INFO):
         return
-    fields = audit_fields(chosen, credentials, detection.region, detection.region_source)
+    fields = dict(audit_fields(chosen, credentials, detection.region, detection.region_source))
     parts = [f"{chosen.kind.value} from {chosen.origin}", f"key {fields['key_id']}"]
     if chosen.role_arn:
         parts.append(f"role {chosen.role_arn}")
+    if detection.chain:  # the key above is the last role's
+        parts += [f"then assumes {link.describe()}" for link in detection.chain]
+        fields["assume_role"] = [link.role_arn for link in detection.chain]
     if fields["expiry"] is not None:
         parts.append(f"expires {fields['expiry']:%Y-%m-%dT%H:%M:%SZ}")
     if detection.region is not None:
@@ -146,11 +151,33 @@ def translate(exc: BaseException, chosen: Candidate) -> SourceFailed:
         )
     elif isinstance(exc, FileNotFoundError | IsADirectoryError | PermissionError):
         reason = f"a token file cannot be read ({type(exc).__name__}: {exc.filename})"
+    elif isinstance(exc, RuntimeError) and "still expired" in str(exc):
+        reason = "the source served credentials that had already expired"
+        fix = fix or "the credential endpoint is unhealthy or its clock is wrong"
+    elif isinstance(exc, KeyError | botocore.parsers.ResponseParserError):
+        reason = "the source's reply is missing fields or cannot be parsed"
     elif isinstance(exc, botocore.exceptions.BotoCoreError):
         reason = f"botocore failed: {type(exc).__name__}"
     else:
         reason = f"loading credentials failed: {type(exc).__name__}"
-    return SourceFailed(reason, kind=kind, evidence=chosen.evidence, fix=fix, attempts=attempts)
+    # The cause is named, not chained: botocore's and dateutil's messages can
+    # quote values from the endpoint's reply, which may hold a secret.
+    evidence = (*chosen.evidence, f"cause: {type(exc).__module__}.{type(exc).__name__}")
+    return SourceFailed(reason, kind=kind, evidence=evidence, fix=fix, attempts=attempts)
+
+
+def _translating(refresh: Callable[[], Any], chosen: Candidate) -> Callable[[], Any]:
+    """Wrap a refresh function so later failures are SourceFailed too."""
+
+    def refresh_or_fail() -> Any:
+        try:
+            return refresh()
+        except CredpickError:
+            raise
+        except Exception as exc:
+            raise translate(exc, chosen) from None
+
+    return refresh_or_fail
 
 
 def _load(chosen: Candidate, inputs: BuildInputs) -> Any:
@@ -160,11 +187,16 @@ def _load(chosen: Candidate, inputs: BuildInputs) -> Any:
         credentials = BY_KIND[chosen.kind].build(chosen, inputs).load()
         if credentials is None:
             raise SourceFailed("the source returned no credentials", kind=chosen.kind.value)
+        # A refresh in an hour must fail the same way as the first load. botocore
+        # keeps the refresh function in this attribute since RefreshableCredentials began.
+        refresh = getattr(credentials, "_refresh_using", None)
+        if callable(refresh):
+            credentials._refresh_using = _translating(refresh, chosen)
         credentials.get_frozen_credentials()  # load eagerly: fail now, not on first call
     except CredpickError:
         raise
     except Exception as exc:  # the one translation boundary
-        raise translate(exc, chosen) from exc
+        raise translate(exc, chosen) from None
     return credentials
 
 
@@ -176,8 +208,12 @@ def session(
     role_arn: str | None = None,
     timeouts: Timeouts | None = None,
     context: Context | None = None,
+    assume_role: AssumeRole | Sequence[AssumeRole] | None = None,
 ) -> boto3.Session:
     """A ``boto3.Session`` from the safest credential source.
+
+    With ``assume_role=``, the session then assumes each role in turn (see
+    :class:`credpick.AssumeRole`), each link refreshing itself.
 
     Detects every source (see :func:`credpick.detect`), applies the policy,
     and loads the chosen source's credentials eagerly, through botocore's
@@ -193,15 +229,19 @@ def session(
         role_arn: The role for web identity or GitHub OIDC.
         timeouts: Probe timeouts.
         context: A prepared snapshot; by default, this process right now.
+        assume_role: A role, or a sequence of roles, to assume from the
+            chosen source's credentials; the policy judges that source.
 
     Returns:
-        A session whose credentials are already loaded.
+        A session whose credentials (the last role's, with a chain) are
+        already loaded.
 
     Raises:
         StaticKeysRefused: Long-lived keys were refused.
         PolicyViolation: The policy's hook refused the pick.
         NoCredentialsFound: Nothing usable was found.
-        SourceFailed: The chosen source could not deliver.
+        SourceFailed: The chosen source could not deliver, or a role of the
+            chain could not be assumed (kind ``"assume-role"``).
         ConfigurationError: A config file or argument is unusable.
 
     .. versionadded:: 0.1.0
@@ -219,6 +259,7 @@ def session(
         region_name=region_name,
         timeouts=timeouts,
         context=context,
+        assume_role=assume_role,
     )
     detection.raise_for_error()
     chosen = detection.chosen
@@ -236,6 +277,11 @@ def session(
 
     inputs = BuildInputs(context=context, policy=policy, botocore_session=bs, region=region)
     credentials = _load(chosen, inputs)
+    if detection.chain:
+        from ._chain import assume
+
+        caller = f"{chosen.kind.value} ({chosen.role_arn or chosen.origin})"
+        credentials = assume(credentials, detection.chain, inputs, caller)
     bs.register_component(
         "credential_provider",
         CredentialResolver(

@@ -8,7 +8,8 @@ resolves to, in this runtime, with the same rule :func:`credpick.session` uses.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import boto3
@@ -26,6 +27,9 @@ from .exceptions import (
     SourceFailed,
     StaticKeysRefused,
 )
+
+if TYPE_CHECKING:
+    from ._chain import AssumeRole
 
 logger = logging.getLogger("credpick")
 
@@ -115,6 +119,35 @@ def resolved_credentials(bs: Any) -> tuple[Any, KeyClass]:
     return credentials, keys
 
 
+def _chained(
+    wrapped: boto3.Session, chain: tuple[AssumeRole, ...], policy: Policy, keys: KeyClass
+) -> boto3.Session:
+    """A new session, in the same region, whose credentials assume ``chain`` from ``wrapped``'s."""
+    from botocore.credentials import CredentialResolver
+
+    from ._chain import assume
+    from ._context import Context
+    from ._session import _Loaded
+    from .sources import BuildInputs
+
+    bs = wrapped._session  # boto3 exposes no public accessor
+    inputs = BuildInputs(
+        context=Context.from_process(),
+        policy=policy,
+        botocore_session=bs,
+        region=wrapped.region_name,
+    )
+    caller = f"the wrapped session (key {keys.key_id} from {keys.origin})"
+    credentials = assume(bs.get_credentials(), chain, inputs, caller)
+    fresh = botocore.session.Session()
+    if profile := bs.get_config_variable("profile"):  # its settings, not its credentials
+        fresh.set_config_variable("profile", profile)
+    fresh.register_component(
+        "credential_provider", CredentialResolver(providers=[_Loaded(credentials, "assume-role")])
+    )
+    return boto3.Session(botocore_session=fresh, region_name=wrapped.region_name)
+
+
 def _fields(keys: KeyClass, role: Candidate | None, region: str | None) -> dict[str, Any]:
     return {
         "kind": "static" if keys.long_lived else None,
@@ -127,7 +160,13 @@ def _fields(keys: KeyClass, role: Candidate | None, region: str | None) -> dict[
     }
 
 
-def wrap(session: Any, *, policy: Policy | None = None, replace: bool = False) -> boto3.Session:
+def wrap(
+    session: Any,
+    *,
+    policy: Policy | None = None,
+    replace: bool = False,
+    assume_role: AssumeRole | Sequence[AssumeRole] | None = None,
+) -> boto3.Session:
     """Check an existing session against the policy, in this runtime.
 
     Classifies the credentials ``session`` resolves to (explicit keys, a
@@ -135,27 +174,39 @@ def wrap(session: Any, *, policy: Policy | None = None, replace: bool = False) -
     keys the policy allows, keep the session. Long-lived keys where a
     role-based source is usable (``"refuse-when-role"``, the default), or any
     long-lived key under ``"forbid"``, are refused, or, with ``replace=True``,
-    swapped for a :func:`credpick.session` in the same region.
+    swapped for a :func:`credpick.session` in the same region. With
+    ``assume_role=``, the session kept, or the replacement, then assumes the
+    role (or each role in turn), in a new session in the same region.
 
     Args:
         session: A ``boto3.Session`` or a ``botocore.session.Session``.
         policy: The policy; ``Policy()`` by default. Its hook and
             ``allow_imdsv1`` apply to the replacement session.
         replace: Return a credpick session instead of raising.
+        assume_role: A :class:`credpick.AssumeRole`, or a sequence of them,
+            to assume from the checked (or replacement) credentials.
 
     Returns:
         ``session`` itself when it complies (a ``boto3.Session`` wrapping it,
-        if it was a botocore session), else the replacement.
+        if it was a botocore session), else the replacement; with
+        ``assume_role=``, a new session holding the last role's credentials.
 
     Raises:
         StaticKeysRefused: Long-lived keys, refused, and ``replace`` is false.
         NoCredentialsFound: The session resolves to no credentials.
-        SourceFailed: Its credential provider failed, or the replacement's did.
+        SourceFailed: Its credential provider failed, or the replacement's
+            did, or a role could not be assumed.
         ConfigurationError: Its profile is undefined, or a config file is unusable.
 
     .. versionadded:: 0.1.0
     """
     policy = policy or Policy()
+    chain: tuple[AssumeRole, ...] = ()
+    if assume_role is not None:
+        from ._chain import links
+        from ._context import Context
+
+        chain = links(assume_role, Context.from_process())
     bs = botocore_session(session)
     wrapped = session if isinstance(session, boto3.Session) else boto3.Session(botocore_session=bs)
     _, keys = resolved_credentials(bs)
@@ -164,7 +215,12 @@ def wrap(session: Any, *, policy: Policy | None = None, replace: bool = False) -
     fields = _fields(keys, role, region)
     what = f"long-lived key {keys.key_id} from {keys.origin}"
     if why is None:
-        audit("wrap", "kept", f"kept session with key {keys.key_id} from {keys.origin}", fields)
+        kept = f"kept session with key {keys.key_id} from {keys.origin}"
+        if chain:
+            wrapped = _chained(wrapped, chain, policy, keys)
+            kept += "".join(f", then assumes {link.describe()}" for link in chain)
+            fields["assume_role"] = [link.role_arn for link in chain]
+        audit("wrap", "kept", kept, fields)
         return wrapped
     if not replace:
         audit("wrap", "refused", f"{what} refused: {why}", fields)
@@ -178,7 +234,7 @@ def wrap(session: Any, *, policy: Policy | None = None, replace: bool = False) -
     from ._session import session as credpick_session
 
     try:
-        fresh = credpick_session(policy=policy, region_name=region)
+        fresh = credpick_session(policy=policy, region_name=region, assume_role=chain or None)
     except CredpickError:
         audit("wrap", "replace-failed", f"{what} refused ({why}); no replacement", fields)
         raise
@@ -188,5 +244,7 @@ def wrap(session: Any, *, policy: Policy | None = None, replace: bool = False) -
         why,
         getattr(fresh.get_credentials(), "method", None),
     )
+    if chain:
+        fields["assume_role"] = [link.role_arn for link in chain]
     audit("wrap", "replaced", f"{what} replaced: {why}", fields)
     return fresh

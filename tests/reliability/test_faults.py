@@ -192,8 +192,8 @@ _NETWORK_EXPECT: dict[str, dict[str, tuple[str, str]]] = {
         "read hang": (BOUNDED, "botocore failed: ReadTimeoutError"),
         "HTTP 4xx": (FAILS, "rejected with AccessDenied"),
         "HTTP 5xx": (FAILS, "rejected with InternalFailure"),
-        "malformed body": (FAILS, "loading credentials failed: ResponseParserError"),
-        "wrong content type (an HTML page)": (FAILS, "loading credentials failed: KeyError"),
+        "malformed body": (FAILS, "reply is missing fields or cannot be parsed"),
+        "wrong content type (an HTML page)": (FAILS, "reply is missing fields or cannot be parsed"),
         "throttled": (FAILS, "rejected with Throttling"),
         "throttled once": (WORKS, "botocore's retry"),
     },
@@ -214,8 +214,8 @@ _NETWORK_EXPECT: dict[str, dict[str, tuple[str, str]]] = {
         "read hang": (BOUNDED, "botocore failed: ReadTimeoutError"),
         "HTTP 4xx": (FAILS, "rejected with ForbiddenException"),
         "HTTP 5xx": (FAILS, "rejected with InternalServerException"),
-        "malformed body": (FAILS, "loading credentials failed: KeyError"),
-        "wrong content type (an HTML page)": (FAILS, "loading credentials failed: KeyError"),
+        "malformed body": (FAILS, "reply is missing fields or cannot be parsed"),
+        "wrong content type (an HTML page)": (FAILS, "reply is missing fields or cannot be parsed"),
         "throttled": (FAILS, "rejected with TooManyRequestsException"),
         "throttled once": (WORKS, "botocore's retry"),
     },
@@ -229,7 +229,6 @@ _LIFETIME_EXPECT: dict[str, dict[str, tuple[str, str]]] = {
     "github": {"expired credentials": (FAILS, "served credentials that had already expired")},
     "sso": {"expired credentials": (FAILS, "served credentials that had already expired")},
 }
-_NOT_TRANSLATED = "the refresh raises botocore's own error, not SourceFailed"
 
 
 def _cases() -> list[Case]:
@@ -240,10 +239,7 @@ def _cases() -> list[Case]:
             outcome, cause = _NETWORK_EXPECT[family][fault]
             cases.append(Case(source, fault, outcome, cause))
         outcome, cause = _LIFETIME_EXPECT[family]["expired credentials"]
-        xfail = None
-        if outcome == FAILS:  # today botocore's RuntimeError comes through as a bare name
-            xfail = "SourceFailed names only RuntimeError (“still expired”): see the report"
-        cases.append(Case(source, "expired credentials", outcome, cause, xfail))
+        cases.append(Case(source, "expired credentials", outcome, cause))
         cases.append(Case(source, "credentials expiring during use", REFRESHES, "new set"))
         cases.append(
             Case(source, "endpoint fails during use (advisory window)", WORKS, "current set kept")
@@ -264,7 +260,6 @@ def _cases() -> list[Case]:
                     "endpoint fails during use (mandatory window)",
                     FAILS,
                     "",
-                    _NOT_TRANSLATED,
                 )
             )
     for source, var in (
@@ -276,7 +271,7 @@ def _cases() -> list[Case]:
             Case(source, "token file empty", FAILS, "which is empty"),
             Case(source, "token file unreadable", FAILS, "which cannot be read"),
             Case(source, "token file rotated", REFRESHES, "the new token is sent"),
-            Case(source, "token file deleted during use", FAILS, "", _NOT_TRANSLATED),
+            Case(source, "token file deleted during use", FAILS, "token file cannot be read"),
         ]
     for source in ("web-identity", "github-oidc"):
         for code in ("InvalidIdentityToken", "ExpiredTokenException"):

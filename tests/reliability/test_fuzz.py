@@ -391,12 +391,6 @@ def test_container_replies(
     _check(Context(env=env, home=tmp_path, root=tmp_path), caplog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="credpick.session() raises SourceFailed `from` botocore's error, whose message "
-    "(here dateutil's) quotes a value from the endpoint's reply; found by CREDPICK_FUZZ=long",
-)
-@pytest.mark.usefixtures("no_retry_sleep")
 def test_chained_causes_do_not_quote_the_reply(scripted: Scripted, tmp_path: Path) -> None:
     document = {"AccessKeyId": TEMP_KEY, "SecretAccessKey": SECRET, "Token": TOKEN}
     document["Expiration"] = SECRET  # a reply with its fields shifted by one

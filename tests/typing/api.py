@@ -6,7 +6,7 @@ import boto3
 import botocore.session
 
 import credpick
-from credpick import Candidate, Detection, Policy, SourceKind
+from credpick import AssumeRole, Candidate, Detection, Policy, SourceKind
 
 
 def hook(detection: Detection) -> None:
@@ -34,3 +34,19 @@ errors: tuple[type[credpick.CredpickError], ...] = (
     credpick.SourceFailed,
     credpick.ConfigurationError,
 )
+
+vendor = AssumeRole(
+    "arn:aws:iam::210987654321:role/vendor",
+    external_id="acme-7d1c",
+    session_name=None,
+    duration_seconds=900,
+    source_identity="alice",
+    tags={"team": "data"},
+)
+hop = AssumeRole(role_arn="arn:aws:iam::111122223333:role/hop")
+one_role: boto3.Session = credpick.session(assume_role=vendor)
+two_roles: boto3.Session = credpick.session(role_arn=None, assume_role=[hop, vendor])
+chained_wrap: boto3.Session = credpick.wrap(boto3.Session(), replace=True, assume_role=(hop,))
+chain: tuple[AssumeRole, ...] = credpick.detect(assume_role=vendor).chain
+link_json: dict[str, object] = chain[0].to_dict() if chain else {}
+external_id_set: bool = vendor.external_id is not None
