@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
-from ._mask import mask_key_id
+from ._mask import ensure_masked
 from .exceptions import ConfigurationError
 
 #: The credential report's name for the account's root user.
@@ -58,15 +57,6 @@ ADVICE: Mapping[Flag, str] = MappingProxyType(
     }
 )
 
-_MASKED = re.compile(r"^[A-Z0-9]{4}\.\.\.[A-Z0-9]{4}$")
-
-
-def _masked(key_id: str | None) -> str | None:
-    # Masks whatever it is given, so a raw id can never be stored by mistake.
-    if key_id is None or _MASKED.match(key_id):
-        return key_id
-    return mask_key_id(key_id)
-
 
 def _freeze(counts: Mapping[str, int]) -> Mapping[str, int]:
     return MappingProxyType(dict(counts))
@@ -101,7 +91,7 @@ class KeyFinding:
     """
 
     user: str
-    key_id: str | None = attrs.field(converter=_masked)
+    key_id: str | None = attrs.field(converter=ensure_masked)
     slot: int | None
     status: str
     created: dt.datetime | None

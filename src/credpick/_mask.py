@@ -22,6 +22,17 @@ def mask_key_id(key_id: object) -> str | None:
     return f"{key_id[:4]}...{key_id[-4:]}"
 
 
+_MASKED = re.compile(r"[A-Z0-9]{4}\.\.\.[A-Z0-9]{4}|\*{4}")
+
+
+def ensure_masked(key_id: str | None) -> str | None:
+    """Mask a key id unless it already is: an attrs converter for stored ids,
+    so a raw id can never be kept by mistake."""
+    if key_id is None or _MASKED.fullmatch(key_id):
+        return key_id
+    return mask_key_id(key_id)
+
+
 def is_temporary_key_id(key_id: object) -> bool:
     """``ASIA`` ids come from STS and are temporary; ``AKIA`` ids are long-lived."""
     return isinstance(key_id, str) and key_id.strip().upper().startswith("ASIA")

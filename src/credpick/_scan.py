@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from ._mask import mask_key_id
+from ._mask import ensure_masked
 from .exceptions import ConfigurationError
 
 
@@ -68,14 +68,6 @@ _ID = re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(PREFIXES)})[A-Z0-9]{{16}}(?![A-
 _SNIFF = 8192  # a NUL byte in the first 8 KiB means binary, as git decides
 
 
-_MASKED = re.compile(r"^[A-Z0-9]{4}\.\.\.[A-Z0-9]{4}$")
-
-
-def _masked(key_id: str) -> str:
-    # Masks whatever it is given, so a raw id can never be stored by mistake.
-    return key_id if _MASKED.match(key_id) else mask_key_id(key_id) or "****"
-
-
 def _kind(key_id: str) -> IdKind:
     return IdKind.EXAMPLE if key_id.endswith("EXAMPLE") else PREFIXES[key_id[:4]]
 
@@ -97,7 +89,7 @@ class ScanFinding:
     path: str
     line: int | None
     column: int | None
-    key_id: str = attrs.field(converter=_masked)
+    key_id: str = attrs.field(converter=ensure_masked)
     kind: IdKind
 
     @property
