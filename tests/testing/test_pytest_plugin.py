@@ -270,3 +270,20 @@ def test_bad_use_is_a_clear_error_at_the_call(
         credpick_runtime.use(kind, **options)
     assert str(info.value).startswith(message)
     assert [h.kind.value for h in credpick_runtime.handles] == [k for k, _ in fine]
+
+
+def test_plugin_loads_without_moto() -> None:
+    # pytest loads every pytest11 plugin at start-up, so a project that installs
+    # credpick without the testing extra must not break because moto is absent.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['moto'] = None; sys.modules['moto.server'] = None\n"
+        "import credpick.testing.pytest_plugin\n"
+        "assert 'moto' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
