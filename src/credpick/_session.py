@@ -19,6 +19,7 @@ import botocore.parsers
 import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver
 
+from . import _envvars as ev
 from . import _files, _region
 from ._context import Context, Timeouts
 from ._detect import detect
@@ -53,10 +54,6 @@ class _Loaded(CredentialProvider):  # type: ignore[misc]
         return self._credentials
 
 
-# botocore's own name for the app id variable (its config-file twin is sdk_ua_app_id).
-APP_ID_VAR = "AWS_SDK_UA_APP_ID"
-
-
 def app_id(ctx: Context, profile: str | None, kind: SourceKind) -> str:
     """The user agent app id: the user's own, if any, then ``credpick.<kind>``.
 
@@ -65,7 +62,7 @@ def app_id(ctx: Context, profile: str | None, kind: SourceKind) -> str:
     sanitising in every version since 1.34.41.
     """
     name = profile or ctx.active_profile()[0]
-    theirs = ctx.get(APP_ID_VAR) or _files.load(ctx).profile(name).get("sdk_ua_app_id")
+    theirs = ctx.get(ev.SDK_UA_APP_ID) or _files.load(ctx).profile(name).get("sdk_ua_app_id")
     ours = f"credpick.{kind.value}"
     return f"{theirs}|{ours}" if theirs else ours
 
