@@ -8,10 +8,12 @@ in memory, and it is why the snapshot is taken once, at the call.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import attrs
 
@@ -26,24 +28,68 @@ def _freeze_env(env: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(env))
 
 
+def _seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # bool is an int, and "1" or NaN would fail far from here, inside a socket call.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        from .exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"Timeouts({attribute.name}={value!r}) is not a positive, finite number of seconds",
+            fix=f"pass {attribute.name}= as a number of seconds greater than 0",
+        )
+
+
+def _attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        from .exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"Timeouts({attribute.name}={value!r}) is not a whole number from 1 to 10",
+            fix=f"pass {attribute.name}= as a whole number of attempts from 1 to 10",
+        )
+
+
 @attrs.frozen
 class Timeouts:
-    """Network timeouts, in seconds.
+    """Deadlines of everything credpick waits for, in seconds.
+
+    Every network call has a connect timeout and a deadline for the whole
+    reply (not only for each socket read, so an endpoint that trickles one
+    byte at a time cannot hold a load), and every program has a deadline.
 
     Attributes:
         imds_connect: Connect timeout of the metadata probe. Short, because an
             address that drops packets should give a verdict at once.
-        imds_read: Read timeout of the metadata probe once connected.
-        http: Timeout of credpick's own HTTP calls (GitHub's token endpoint), and
-            the connect and read timeout of each attempt of the STS and SSO
-            clients credpick builds (botocore's default is 60 s).
+        imds_read: Deadline of each metadata request once connected, reply
+            included.
+        http: Deadline of one attempt of every other HTTP call credpick makes
+            or drives (STS, the SSO portal and SSO-OIDC, the container
+            endpoint, GitHub's token endpoint), reply included.
+        connect: Connect timeout of those calls.
+        attempts: How many times those calls are tried (a transient failure,
+            such as a 5xx or a reset connection, is tried again).
+        process: Deadline of a ``credential_process`` program; at the
+            deadline its whole process group is killed.
+
+    Raises:
+        ConfigurationError: A value that is not a positive, finite number
+            (``attempts``: a whole number from 1 to 10).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``connect``, ``attempts`` and ``process``; values are validated.
     """
 
-    imds_connect: float = 0.25
-    imds_read: float = 1.0
-    http: float = 5.0
+    imds_connect: float = attrs.field(default=0.25, validator=_seconds)
+    imds_read: float = attrs.field(default=1.0, validator=_seconds)
+    http: float = attrs.field(default=5.0, validator=_seconds)
+    connect: float = attrs.field(default=1.0, validator=_seconds)
+    attempts: int = attrs.field(default=2, validator=_attempts)
+    process: float = attrs.field(default=60.0, validator=_seconds)
 
 
 @attrs.frozen(eq=False)
