@@ -1,0 +1,109 @@
+"""Read small credential files without blocking, and never more than a cap.
+
+Token files, SSO caches and the shared files are chosen by whoever controls
+the environment. A FIFO would block ``open()`` forever, ``/dev/zero`` or a huge
+file would be read whole, and a directory or socket fails in odd ways. Every
+file credpick reads for credentials goes through :func:`read_bytes`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+#: Caps, in bytes: a header token (IMDS, the container endpoint), a web
+#: identity token (STS accepts 20,000 characters), a JSON cache entry, and
+#: the shared config and credentials files.
+HEADER_TOKEN = 4096
+WEB_IDENTITY_TOKEN = 20_000
+JSON_CACHE = 64 * 1024
+SHARED_FILE = 1024 * 1024
+
+_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+class FileProblem(Exception):
+    """Why a file cannot be used, in words that follow "which": ``"does not exist"``.
+
+    Internal: callers turn it into their own error, naming the variable.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _kind(mode: int) -> str | None:
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    if stat.S_ISBLK(mode):
+        return "is a block device, not a regular file"
+    return None
+
+
+def read_bytes(path: str | Path, *, limit: int) -> bytes:
+    """The file's bytes, at most ``limit`` of them.
+
+    A character device (``/dev/null``, ``/dev/zero``) reads as empty: it is
+    how people say "no file", and reading one could never end.
+
+    Raises:
+        FileProblem: The path is missing, not a regular file (a FIFO, a
+            directory, a socket), larger than ``limit``, or unreadable.
+    """
+    name = os.fspath(path)
+    if "\0" in name:
+        raise FileProblem("holds a NUL byte, which no file name can contain")
+    try:
+        fd = os.open(name, _FLAGS)
+    except FileNotFoundError:
+        raise FileProblem("does not exist") from None
+    except IsADirectoryError:
+        raise FileProblem("is a directory") from None
+    except OSError as exc:  # ENXIO for a socket, EACCES, ELOOP...
+        raise FileProblem(f"cannot be opened ({type(exc).__name__})") from None
+    try:
+        info = os.fstat(fd)
+        problem = _kind(info.st_mode)
+        if problem:
+            raise FileProblem(problem)
+        if stat.S_ISCHR(info.st_mode):
+            return b""
+        if info.st_size > limit:
+            raise FileProblem(f"is {info.st_size} bytes, over the limit of {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:  # /proc files say size 0 and are read until EOF
+            try:
+                chunk = os.read(fd, min(65536, limit + 1 - size))
+            except BlockingIOError:
+                raise FileProblem("cannot be read without blocking") from None
+            except OSError as exc:
+                raise FileProblem(f"cannot be read ({type(exc).__name__})") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise FileProblem(f"is over the limit of {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str | Path, *, limit: int) -> str:
+    """:func:`read_bytes`, decoded as UTF-8.
+
+    Raises:
+        FileProblem: As :func:`read_bytes`, or the bytes are not UTF-8.
+    """
+    data = read_bytes(path, limit=limit)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FileProblem("is not UTF-8 text") from None
