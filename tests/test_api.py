@@ -28,7 +28,7 @@ def test_error_tree() -> None:
 def test_source_kinds_are_the_documented_strings() -> None:
     assert [k.value for k in credpick.SourceKind] == [
         "lambda", "ecs", "eks-pod-identity", "web-identity", "github-oidc",
-        "ec2-instance-profile", "sso", "assume-role", "credential-process", "container",
+        "ec2-instance-profile", "sso", "login", "assume-role", "credential-process", "container",
         "env-session", "static",
     ]  # fmt: skip
     assert credpick.SourceKind("ecs") == "ecs"

@@ -50,7 +50,7 @@ def test_quick_run_writes_the_report(tmp_path: Path) -> None:
     assert {"nproc", "cpu", "python", "botocore"} <= set(report["machine"])
     assert set(report["runtimes"]) == {
         "lambda", "ecs", "eks-pod-identity", "web-identity", "github-oidc",
-        "ec2-instance-profile", "sso", "assume-role", "credential-process", "container",
+        "ec2-instance-profile", "sso", "login", "assume-role", "credential-process", "container",
         "env-session", "static",
     }  # fmt: skip
     for kind, row in report["runtimes"].items():

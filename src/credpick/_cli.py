@@ -41,6 +41,7 @@ KINDS = (
     "github-oidc",
     "ec2-instance-profile",
     "sso",
+    "login",
     "assume-role",
     "credential-process",
     "container",

@@ -30,6 +30,7 @@ class SourceKind(str, enum.Enum):
     GITHUB_OIDC = "github-oidc"
     EC2_INSTANCE_PROFILE = "ec2-instance-profile"
     SSO = "sso"
+    LOGIN = "login"
     ASSUME_ROLE = "assume-role"
     CREDENTIAL_PROCESS = "credential-process"
     CONTAINER = "container"
@@ -51,6 +52,7 @@ RANK: Mapping[SourceKind, int] = MappingProxyType(
         SourceKind.GITHUB_OIDC: 2,
         SourceKind.EC2_INSTANCE_PROFILE: 3,
         SourceKind.SSO: 4,
+        SourceKind.LOGIN: 4,
         SourceKind.ASSUME_ROLE: 5,
         SourceKind.CREDENTIAL_PROCESS: 5,
         SourceKind.CONTAINER: 5,

@@ -41,6 +41,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario("Laptop, SSO profile", ("sso",)),
     Scenario("Laptop, expired SSO + key", ("sso", "static"), options={"sso": {"expired": True}}),
+    Scenario("Laptop, aws login + key", ("login", "static")),
     Scenario("Assume-role profile", ("assume-role",)),
     Scenario("credential_process profile", ("credential-process",)),
     Scenario("Sidecar credential endpoint", ("container",)),

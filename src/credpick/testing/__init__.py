@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ._imds import ImdsEmulator, ImdsMode
     from ._net import refusing_endpoint, silent_endpoint, unroutable_endpoint
     from ._server import LoopbackServer
+    from ._signin import SigninEndpoint, SigninMode
     from ._simulation import EnvPatcher, RuntimeHandle, Simulation
     from ._sso import SsoPortal
     from ._sts import StsEmulator, StsErrorCode, StsRejecting
@@ -41,6 +42,8 @@ _LAZY = {
     "RealAwsConnection": "._guard",
     "RecordedRequest": "._fakes",
     "RuntimeHandle": "._simulation",
+    "SigninEndpoint": "._signin",
+    "SigninMode": "._signin",
     "Simulation": "._simulation",
     "SocketGuard": "._guard",
     "SsoPortal": "._sso",
@@ -68,6 +71,8 @@ __all__ = [
     "RealAwsConnection",
     "RecordedRequest",
     "RuntimeHandle",
+    "SigninEndpoint",
+    "SigninMode",
     "Simulation",
     "SocketGuard",
     "SsoPortal",

@@ -25,6 +25,7 @@ from ._fakes import SECRET_PREFIX, FakeCredentials, RecordedRequest
 from ._github import GitHubMode, GitHubOidcEndpoint
 from ._imds import ImdsEmulator, ImdsMode
 from ._server import LoopbackServer
+from ._signin import SigninEndpoint, SigninMode
 from ._sso import SsoPortal
 from ._sts import StsEmulator
 
@@ -226,6 +227,68 @@ def sso(sim: Simulation, expired: bool = False, profile: str = "credpick-sso") -
     return RuntimeHandle(SourceKind.SSO, _role(emu.role_name), emu, env=env)
 
 
+def _dpop_key() -> str:
+    """A P-256 private key as ``aws login`` caches it, or a placeholder without awscrt."""
+    try:
+        from awscrt.crypto import EC, ECExportFormat, ECType
+    except ImportError:  # credpick's login source then fails, naming credpick[login]
+        return "-----BEGIN EC PRIVATE KEY-----\nbm8tY3J0\n-----END EC PRIVATE KEY-----\n"
+    import base64
+
+    der = EC.new_generate(ECType.P_256).export_key(ECExportFormat.SEC1)
+    body = base64.b64encode(der).decode()
+    return f"-----BEGIN EC PRIVATE KEY-----\n{body}\n-----END EC PRIVATE KEY-----\n"
+
+
+def login(
+    sim: Simulation,
+    expired: bool = False,
+    mode: SigninMode = "ok",
+    profile: str = "credpick-login",
+) -> RuntimeHandle:
+    _choice("login", "mode", mode, get_args(SigninMode))
+    client_id = "arn:aws:signin:::devtools/same-device"
+    refresh_token = "refresh-" + secrets.token_urlsafe(24)
+    emu = sim._server(
+        SigninEndpoint(
+            client_id=client_id, refresh_token=refresh_token, account_id=ACCOUNT, mode=mode
+        )
+    )
+    session = f"arn:aws:iam::{ACCOUNT}:user/credpick-person"
+    sim._append(
+        sim.config_file,
+        f"[profile {profile}]\nlogin_session = {session}\nregion = us-east-1\n\n",
+    )
+    creds = FakeCredentials.issue(expires_in=-_HOUR if expired else dt.timedelta(minutes=15))
+    cache = (
+        sim.home
+        / ".aws"
+        / "login"
+        / "cache"
+        / (hashlib.sha256(session.encode()).hexdigest() + ".json")
+    )
+    sim._append(
+        cache,
+        json.dumps(
+            {
+                "accessToken": {
+                    "accessKeyId": creds.access_key_id,
+                    "secretAccessKey": creds.secret_access_key,
+                    "sessionToken": creds.token,
+                    "accountId": ACCOUNT,
+                    "expiresAt": creds.expiration_iso,
+                },
+                "tokenType": "aws_sigv4",
+                "refreshToken": refresh_token,
+                "clientId": client_id,
+                "dpopKey": _dpop_key(),
+            }
+        ),
+    )
+    env = sim._set({"AWS_PROFILE": profile, "AWS_ENDPOINT_URL_SIGNIN": emu.url})
+    return RuntimeHandle(SourceKind.LOGIN, None, emu, env=env)
+
+
 def static(sim: Simulation, where: str = "env") -> RuntimeHandle:
     _choice("static", "where", where, ("env", "credentials-file"))
     key_id, secret = fake_static_key()
@@ -295,6 +358,7 @@ RUNTIMES: dict[SourceKind, Callable[..., RuntimeHandle]] = {
     SourceKind.GITHUB_OIDC: github_oidc,
     SourceKind.EC2_INSTANCE_PROFILE: ec2_instance_profile,
     SourceKind.SSO: sso,
+    SourceKind.LOGIN: login,
     SourceKind.ASSUME_ROLE: assume_role,
     SourceKind.CREDENTIAL_PROCESS: credential_process,
     SourceKind.CONTAINER: container,
