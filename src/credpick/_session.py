@@ -8,9 +8,10 @@ which may hold a secret.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -43,15 +44,51 @@ _STS_FIXES = {
 
 
 class _Loaded(CredentialProvider):  # type: ignore[misc]
-    """Hands botocore the credentials credpick already loaded and checked."""
+    """Hands botocore the credentials credpick already loaded and checked.
 
-    def __init__(self, credentials: Any, method: str) -> None:
+    botocore marks the source that signed in each client's User-Agent
+    (``m/`` feature ids: ``g`` for environment keys, ``k`` for web identity...),
+    registered while its providers load. credpick loads before any client
+    exists, so it keeps what the providers registered and gives it back to
+    every client it is asked for, as botocore's own chain does.
+    """
+
+    def __init__(self, credentials: Any, method: str, features: frozenset[str]) -> None:
         super().__init__()
         self._credentials = credentials
+        self._features = features
         self.METHOD = method
 
     def load(self) -> Any:
+        context = _ua_context()
+        if context is not None:
+            context.features.update(self._features)
         return self._credentials
+
+
+def _ua_context() -> Any:
+    try:  # botocore 1.36+; older versions send no feature ids at all
+        from botocore.context import get_context
+    except ImportError:
+        return None
+    return get_context()
+
+
+@contextlib.contextmanager
+def _recording_features() -> Iterator[set[str]]:
+    """Collect the User-Agent feature ids botocore's providers register inside."""
+    features: set[str] = set()
+    try:
+        from botocore.context import start_as_current_context
+    except ImportError:
+        yield features
+        return
+    with start_as_current_context():
+        try:
+            yield features
+        finally:
+            context = _ua_context()
+            features.update(getattr(context, "features", ()))
 
 
 def app_id(ctx: Context, profile: str | None, kind: SourceKind) -> str:
@@ -273,17 +310,17 @@ def session(
     from .sources import BuildInputs
 
     inputs = BuildInputs(context=context, policy=policy, botocore_session=bs, region=region)
-    credentials = _load(chosen, inputs)
-    if detection.chain:
-        from ._chain import assume
+    with _recording_features() as features:
+        credentials = _load(chosen, inputs)
+        if detection.chain:
+            from ._chain import assume
 
-        caller = f"{chosen.kind.value} ({chosen.role_arn or chosen.origin})"
-        credentials = assume(credentials, detection.chain, inputs, caller)
+            caller = f"{chosen.kind.value} ({chosen.role_arn or chosen.origin})"
+            credentials = assume(credentials, detection.chain, inputs, caller)
+    method = getattr(credentials, "method", "credpick")
     bs.register_component(
         "credential_provider",
-        CredentialResolver(
-            providers=[_Loaded(credentials, getattr(credentials, "method", "credpick"))]
-        ),
+        CredentialResolver(providers=[_Loaded(credentials, method, frozenset(features))]),
     )
     _audit_session(detection, credentials)
     return boto3.Session(botocore_session=bs, region_name=region)

@@ -127,7 +127,7 @@ def _chained(
 
     from ._chain import assume
     from ._context import Context
-    from ._session import _Loaded
+    from ._session import _Loaded, _recording_features
     from .sources import BuildInputs
 
     bs = wrapped._session  # boto3 exposes no public accessor
@@ -138,12 +138,14 @@ def _chained(
         region=wrapped.region_name,
     )
     caller = f"the wrapped session (key {keys.key_id} from {keys.origin})"
-    credentials = assume(bs.get_credentials(), chain, inputs, caller)
+    with _recording_features() as features:
+        credentials = assume(bs.get_credentials(), chain, inputs, caller)
     fresh = botocore.session.Session()
     if profile := bs.get_config_variable("profile"):  # its settings, not its credentials
         fresh.set_config_variable("profile", profile)
     fresh.register_component(
-        "credential_provider", CredentialResolver(providers=[_Loaded(credentials, "assume-role")])
+        "credential_provider",
+        CredentialResolver(providers=[_Loaded(credentials, "assume-role", frozenset(features))]),
     )
     return boto3.Session(botocore_session=fresh, region_name=wrapped.region_name)
 

@@ -289,3 +289,57 @@ def test_without_any_fixture():
     result.stdout.fnmatch_lines(
         ["*_ test_without_any_fixture _*", "E   *RealAwsConnection: *the EKS Pod Identity agent*"]
     )
+
+
+MOTO_SUITE = """
+import boto3, pytest
+from moto import mock_aws
+
+
+@mock_aws
+def test_ordinary_moto_test():
+    s3 = boto3.client("s3", region_name="us-east-1")  # moto's FOOBARKEY from the environment
+    s3.create_bucket(Bucket="credpick-moto")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["credpick-moto"]
+
+
+@mock_aws
+def test_a_long_lived_key_in_code_inside_moto():
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id="AKIAFAKEPOLICYKEY002",
+        aws_secret_access_key="FAKE-SECRET-policy",
+    )
+    s3.list_buckets()
+
+
+def test_moto_placeholder_key_outside_a_mock(monkeypatch):
+    # The same placeholder with no mock active would leave the process: judged as any key.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "FOOBARKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "FOOBARSECRET")
+    from credpick.testing import refusing_endpoint
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=refusing_endpoint())
+    try:
+        s3.list_buckets()
+    except Exception as exc:
+        if type(exc).__name__ == "StaticKeysRefused":
+            raise
+"""
+
+
+def test_forbid_static_passes_moto_tests_but_not_real_keys_inside_them(
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("moto")
+    pytester.makepyfile(test_moto_suite=MOTO_SUITE)
+    result = run(pytester, "--credpick-forbid-static", "-v")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*::test_ordinary_moto_test PASSED*",
+            "*::test_a_long_lived_key_in_code_inside_moto FAILED*",
+            "*::test_moto_placeholder_key_outside_a_mock FAILED*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*StaticKeysRefused*AKIA...Y002*"])

@@ -77,6 +77,22 @@ def _call_site() -> str | None:
     return None
 
 
+#: The placeholder key moto's ``mock_aws`` puts in the environment while active.
+MOTO_FAKE_KEY_ID = "FOOBARKEY"
+
+
+def _moto_fake_key(access_key: str) -> bool:
+    """Whether this is moto's own placeholder key, signed while a moto mock is active.
+
+    ``mock_aws`` sets ``AWS_ACCESS_KEY_ID=FOOBARKEY`` (no session token, so it
+    looks long-lived) and answers every request in the process. Any other key,
+    an ``AKIA`` id passed in code included, is still judged.
+    """
+    models = sys.modules.get("moto.core.models")  # moto is never imported here
+    mock = getattr(models, "MockAWS", None)
+    return access_key == MOTO_FAKE_KEY_ID and getattr(mock, "_nested_count", 0) > 0
+
+
 def refusal(service: str, operation: str, key: KeyClass, where: str | None) -> StaticKeysRefused:
     """Build the error for one request signed with a long-lived key.
 
@@ -215,6 +231,8 @@ class StaticKeyWatch:
         access_key = getattr(frozen, "access_key", None)
         if not isinstance(access_key, str) or not access_key:
             return  # no credentials (anonymous), or not ours to judge: botocore will fail
+        if _moto_fake_key(access_key):
+            return  # moto answers in this process: its placeholder key goes nowhere
         source = request_credentials or getattr(signer, "_credentials", None)
         key = classify(
             _Resolved(
