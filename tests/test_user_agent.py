@@ -7,6 +7,7 @@ CloudTrail and AWS's own telemetry read it; credpick's eager load must not drop 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import boto3
@@ -42,10 +43,9 @@ def _features(session: boto3.Session) -> set[str]:
         return AWSResponse(request.url, 200, {}, None)  # nothing leaves the process
 
     client.meta.events.register("before-send", capture)
-    try:
+    # An empty reply does not parse; the header was captured first.
+    with contextlib.suppress(Exception):
         client.get_caller_identity()
-    except Exception:  # an empty reply does not parse; the header was captured first
-        pass
     ua = seen["ua"].decode() if isinstance(seen["ua"], bytes) else seen["ua"]
     (metrics,) = [part for part in ua.split() if part.startswith("m/")]
     return set(metrics[2:].split(","))
