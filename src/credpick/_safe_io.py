@@ -107,3 +107,28 @@ def read_text(path: str | Path, *, limit: int) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise FileProblem("is not UTF-8 text") from None
+
+
+def token_problem(token: str, *, limit: int = WEB_IDENTITY_TOKEN) -> str | None:
+    """Why a token (already stripped) cannot be sent, in words that follow "which"."""
+    if not token:
+        return "is empty"
+    if len(token) > limit:
+        return f"holds a token over the limit of {limit} characters"
+    if not all(" " <= ch <= "~" for ch in token):
+        return "holds a token that is not printable ASCII"
+    return None
+
+
+def read_token(path: str, *, limit: int = WEB_IDENTITY_TOKEN) -> tuple[str, str | None]:
+    """The stripped token in ``path`` (``""`` if unusable), and why it is unusable.
+
+    Read through :func:`read_text`: a FIFO, a directory or a huge file
+    is a reason, never a hang; a character device reads as empty.
+    """
+    try:
+        token = read_text(path, limit=limit).strip()
+    except FileProblem as problem:
+        return "", problem.reason
+    problem_ = token_problem(token, limit=limit)
+    return ("", problem_) if problem_ else (token, None)
