@@ -128,6 +128,8 @@ def _error(path: Path, kind: _Kind, ctx: Context, reason: str) -> ConfigurationE
         fix = f"fix the syntax of {path}: sections look like {kind.section}, settings like key = value"
     elif "over the limit" in reason:
         fix = f"point {kind.variable} at the real {kind.label}; a shared file is never this large"
+    elif "UTF-8" in reason:
+        fix = f"save {path} as UTF-8 text"
     elif reason.startswith(("cannot be opened", "cannot be read")):
         fix = f"make {path} readable by this process"
     else:

@@ -65,6 +65,8 @@ def read_bytes(path: str | Path, *, limit: int) -> bytes:
         raise FileProblem("does not exist") from None
     except IsADirectoryError:
         raise FileProblem("is a directory") from None
+    except PermissionError:
+        raise FileProblem("cannot be read (PermissionError)") from None
     except OSError as exc:  # ENXIO for a socket, EACCES, ELOOP...
         raise FileProblem(f"cannot be opened ({type(exc).__name__})") from None
     try:
@@ -106,7 +108,7 @@ def read_text(path: str | Path, *, limit: int) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise FileProblem("is not UTF-8 text") from None
+        raise FileProblem("cannot be read as UTF-8 text") from None
 
 
 def token_problem(token: str, *, limit: int = WEB_IDENTITY_TOKEN) -> str | None:

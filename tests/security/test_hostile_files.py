@@ -169,7 +169,7 @@ def test_a_hostile_file_is_a_verdict_not_a_hang(
         ("fifo", "FIFO"),
         ("over-cap", f"over the limit of {_safe_io.SHARED_FILE}"),
         ("directory", "is a directory"),
-        ("non-utf8", "not UTF-8"),
+        ("non-utf8", "as UTF-8 text"),
     ],
 )
 @pytest.mark.parametrize("kind", ["config", "credentials"])

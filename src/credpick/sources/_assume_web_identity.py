@@ -39,7 +39,8 @@ class TokenFileLoader:
         if problem is None:
             return token
         raise SourceFailed(
-            f"{self.variable} points at {self.path}, which {problem}",
+            f"the token file cannot be read on refresh: {self.variable} points at "
+            f"{self.path}, which {problem}",
             kind=self.kind,
             evidence=(f"{self.variable}={self.path}",),
             fix="check that the token volume is mounted and its file is refreshed",
