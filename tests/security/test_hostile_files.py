@@ -354,3 +354,24 @@ def test_the_bounded_sso_cache_reads_a_good_entry(tmp_path: Path) -> None:
     cache = BoundedTokenCache(str(tmp_path))
     cache["key"] = {"accessToken": "t", "expiresAt": "2999-01-01T00:00:00Z"}
     assert "key" in cache and cache["key"]["accessToken"] == "t"
+
+
+@pytest.mark.parametrize(
+    ("content", "limit"),
+    [
+        (f"{WEB_IDENTITY_TOKEN}\xff".encode("latin-1"), 1000),  # not UTF-8
+        (WEB_IDENTITY_TOKEN.encode() * 10, 100),  # over the cap, read to it
+    ],
+    ids=["non-utf8", "over-cap"],
+)
+def test_the_reader_s_own_error_holds_no_content(
+    content: bytes, limit: int, tmp_path: Path
+) -> None:
+    """A caller that raises inside ``except FileProblem`` must not chain the token."""
+    path = tmp_path / "token"
+    path.write_bytes(content)
+    del content
+    with pytest.raises(_safe_io.FileProblem) as info:
+        _safe_io.read_text(path, limit=limit)
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert_clean_error(info.value, (WEB_IDENTITY_TOKEN,))
