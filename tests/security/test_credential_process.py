@@ -136,6 +136,9 @@ def test_temporary_credentials_load_through_session(home: Path, tmp_path: Path) 
         SESSION_TOKEN,
     )
     assert credentials.method == "custom-process"
+    detection = credpick.detect(profile_name="p")
+    shown = [detection.explain(), json.dumps(detection.to_dict()), repr(detection)]
+    assert not leaks(shown, (SECRET_ARG,))  # the command's arguments are never shown
 
 
 def _provider(home: Path, make_context: Any, **timeouts: float) -> Any:

@@ -7,7 +7,8 @@ contract: the command line is split as botocore splits it; the program prints
 running it again; the method is ``custom-process``. Unlike botocore's, it runs
 the program under ``Timeouts.process`` and bounds its output (see
 :mod:`._process_run`), and its errors name the program, never its arguments
-(they often carry secrets) nor anything it printed.
+(they often carry secrets) nor anything it printed. Like botocore's, the
+program inherits this process's environment and standard input.
 """
 
 from __future__ import annotations
