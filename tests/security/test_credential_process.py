@@ -434,3 +434,35 @@ def test_the_command_line_is_split_as_botocore_splits_it(
     credentials = bounded(_provider(home, make_context).load)
     assert credentials.access_key == TEMP_KEY_ID
     assert os.path.exists(f"{script}.pid")
+
+
+# A role profile whose source profile runs the program: botocore's chain, bounded.
+
+
+def _role_over(home: Path, script: Path) -> None:
+    command = f"{sys.executable} -S {script}"
+    write(
+        home / ".aws" / "config",
+        f"[profile base]\ncredential_process = {command}\n"
+        "[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = base\n",
+    )
+
+
+def test_a_source_profile_s_program_feeds_the_role(sts: Any, home: Path, tmp_path: Path) -> None:
+    doc = {"Version": 1, "AccessKeyId": STATIC_KEY_ID, "SecretAccessKey": STATIC_SECRET}
+    _role_over(home, program(tmp_path, printing(doc)))
+    session = bounded(lambda: credpick.session(profile_name="ops"))
+    assert session.get_credentials().method == "assume-role"
+    assert "assumed-role/ops" in session.client("sts").get_caller_identity()["Arn"]
+
+
+def test_a_source_profile_s_program_that_hangs_is_killed(
+    sts: Any, home: Path, tmp_path: Path
+) -> None:
+    script = program(tmp_path, "time.sleep(3600)\n", name="hangs.py")
+    _role_over(home, script)
+    with pytest.raises(SourceFailed) as info:
+        bounded(lambda: credpick.session(profile_name="ops", timeouts=Timeouts(process=3.0)))
+    assert "did not finish within 3 s" in info.value.reason
+    assert_clean_error(info.value)
+    assert gone(str(script))
