@@ -1,7 +1,16 @@
-"""Read the shared config and credentials files with botocore's own parser."""
+"""Read the shared config and credentials files, bounded, and parse them as botocore does.
+
+The files are read through :mod:`credpick._safe_io` (no FIFO, no device, at
+most :data:`~credpick._safe_io.SHARED_FILE` bytes) and parsed from that text
+with the same ``configparser`` rules botocore's ``raw_config_parse`` uses, so
+botocore's own session, pointed at the same files, sees what credpick saw.
+A parse error names the file and the line number, never the line's text:
+the bad line may be a secret key.
+"""
 
 from __future__ import annotations
 
+import configparser
 import functools
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,8 +18,9 @@ from typing import Any
 
 import attrs
 import botocore.configloader
-import botocore.exceptions
 
+from . import _envvars as ev
+from . import _safe_io
 from ._context import Context
 from .exceptions import ConfigurationError
 
@@ -38,36 +48,116 @@ class SharedFiles:
         return name in self.profiles or name in self.credentials
 
 
-def _parse(path: Path) -> dict[str, Any]:
-    if "\0" in str(path):
-        raise ConfigurationError(
-            f"the path {str(path)!r} holds a NUL byte",
-            evidence=(str(path),),
-            fix="fix AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE",
-        )
-    if not path.exists():
-        return {}
-    if path.is_dir():
-        raise ConfigurationError(
-            f"{path} is a directory, not an AWS config file",
-            evidence=(str(path),),
-            fix=f"remove the directory or point the variable at a file instead of {path}",
-        )
-    try:
-        parsed: dict[str, Any] = botocore.configloader.raw_config_parse(str(path))
-    except botocore.exceptions.ConfigParseError as exc:
-        raise ConfigurationError(
-            f"cannot parse {path}: the file is not valid INI",
-            evidence=(str(path),),
-            fix=f"fix the syntax of {path} (sections look like [profile NAME])",
-        ) from exc
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read {path}: {exc.strerror}",
-            evidence=(str(path),),
-            fix=f"make {path} readable by this process",
-        ) from exc
+@attrs.frozen
+class _Kind:
+    """Which shared file: its variable, its name in messages, its section syntax."""
+
+    variable: str
+    label: str
+    section: str
+
+
+CONFIG = _Kind(ev.CONFIG_FILE, "config file", "[profile NAME] (or [default])")
+CREDENTIALS = _Kind(ev.SHARED_CREDENTIALS_FILE, "credentials file", "[NAME] (or [default])")
+
+
+def _nested(value: str) -> dict[str, str] | None:
+    """An indented block (``s3 =`` then ``  key = value`` lines), as botocore parses it."""
+    parsed = {}
+    for line in value.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if "=" not in line:
+            return None
+        key, inner = line.split("=", 1)
+        parsed[key.strip()] = inner.strip()
     return parsed
+
+
+def _syntax(exc: configparser.Error) -> str:
+    """Where the syntax breaks, from the error's structured fields only."""
+    lineno = getattr(exc, "lineno", None)
+    if lineno is None and isinstance(exc, configparser.ParsingError) and exc.errors:
+        lineno = exc.errors[0][0]
+    what = {
+        "MissingSectionHeaderError": "a setting comes before any section header",
+        "DuplicateSectionError": "a section is defined twice",
+        "DuplicateOptionError": "a setting is defined twice in one section",
+        "ParsingError": "a line is neither a section header nor key = value",
+    }.get(type(exc).__name__, "the file is not valid INI")
+    return f"{what} (line {lineno})" if lineno else what
+
+
+def _parse_text(path: Path) -> dict[str, Any] | str:
+    """The parsed file, or why it cannot be used. Contents stay in this frame."""
+    try:
+        text = _safe_io.read_text(path, limit=_safe_io.SHARED_FILE)
+    except _safe_io.FileProblem as problem:
+        return "" if problem.reason == "does not exist" else problem.reason
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as exc:
+        return f"cannot be parsed: {_syntax(exc)}"
+    parsed: dict[str, Any] = {}
+    for section in parser.sections():
+        parsed[section] = {}
+        for option in parser.options(section):
+            value = parser.get(section, option)
+            if value.startswith("\n"):  # botocore's one level of nesting
+                nested = _nested(value)
+                if nested is None:
+                    return (
+                        f"cannot be parsed: the indented block of '{option}' in "
+                        f"[{section}] has a line without '='"
+                    )
+                parsed[section][option] = nested
+            else:
+                parsed[section][option] = value
+    return parsed
+
+
+def _error(path: Path, kind: _Kind, ctx: Context, reason: str) -> ConfigurationError:
+    """The error for a shared file that cannot be used, from a reason without contents."""
+    if ctx.get(kind.variable):
+        named, evidence = f"{kind.variable} points at {path}", f"{kind.variable}={path}"
+    else:
+        named, evidence = f"the {kind.label} {path}", str(path)
+    if reason.startswith("cannot be parsed"):
+        fix = f"fix the syntax of {path}: sections look like {kind.section}, settings like key = value"
+    elif "over the limit" in reason:
+        fix = f"point {kind.variable} at the real {kind.label}; a shared file is never this large"
+    elif "UTF-8" in reason:
+        fix = f"save {path} as UTF-8 text"
+    elif reason.startswith(("cannot be opened", "cannot be read")):
+        fix = f"make {path} readable by this process"
+    else:
+        fix = f"point {kind.variable} at a regular file (or /dev/null for none), or remove {path}"
+    return ConfigurationError(f"{named}, which {reason}", evidence=(evidence,), fix=fix)
+
+
+def _build(ctx: Context) -> SharedFiles | ConfigurationError:
+    """Both files parsed, or the error for the first that cannot be used.
+
+    A missing file or a character device (``/dev/null``) is empty, as in botocore.
+    """
+    parsed: list[dict[str, Any]] = []
+    for path, kind in ((ctx.config_file, CONFIG), (ctx.credentials_file, CREDENTIALS)):
+        outcome = _parse_text(path)
+        if isinstance(outcome, str):
+            if outcome:
+                return _error(path, kind, ctx, outcome)
+            outcome = {}
+        parsed.append(outcome)
+    profile_map = botocore.configloader.build_profile_map(parsed[0])
+    return SharedFiles(
+        config_path=ctx.config_file,
+        credentials_path=ctx.credentials_file,
+        profiles=profile_map.get("profiles", {}),
+        sso_sessions=profile_map.get("sso_sessions", {}),
+        credentials=parsed[1],
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -75,14 +165,12 @@ def load(ctx: Context) -> SharedFiles:
     """Parse both files once per context.
 
     Raises:
-        ConfigurationError: A file is malformed or unreadable.
+        ConfigurationError: A file is malformed, unreadable, over
+            :data:`~credpick._safe_io.SHARED_FILE` bytes, or not a regular
+            file (a FIFO, a directory).
     """
-    raw_config = _parse(ctx.config_file)
-    profile_map = botocore.configloader.build_profile_map(raw_config)
-    return SharedFiles(
-        config_path=ctx.config_file,
-        credentials_path=ctx.credentials_file,
-        profiles=profile_map.get("profiles", {}),
-        sso_sessions=profile_map.get("sso_sessions", {}),
-        credentials=_parse(ctx.credentials_file),
-    )
+    # Raised in this frame, which holds no file contents, outside any except block.
+    result = _build(ctx)
+    if isinstance(result, ConfigurationError):
+        raise result
+    return result

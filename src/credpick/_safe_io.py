@@ -46,54 +46,80 @@ def _kind(mode: int) -> str | None:
     return None
 
 
+def _open(name: str) -> int | str:
+    """A descriptor, or why the file cannot be opened."""
+    if "\0" in name:
+        return "holds a NUL byte, which no file name can contain"
+    try:
+        return os.open(name, _FLAGS)
+    except FileNotFoundError:
+        return "does not exist"
+    except IsADirectoryError:
+        return "is a directory"
+    except PermissionError:
+        return "cannot be read (PermissionError)"
+    except OSError as exc:  # ENXIO for a socket, ELOOP...
+        return f"cannot be opened ({type(exc).__name__})"
+
+
+def _read(fd: int, limit: int) -> bytes | str:
+    """The bytes behind ``fd``, or why they cannot be used."""
+    info = os.fstat(fd)
+    problem = _kind(info.st_mode)
+    if problem:
+        return problem
+    if stat.S_ISCHR(info.st_mode):
+        return b""
+    if info.st_size > limit:
+        return f"is {info.st_size} bytes, over the limit of {limit}"
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:  # /proc files say size 0 and are read until EOF
+        try:
+            chunk = os.read(fd, min(65536, limit + 1 - size))
+        except BlockingIOError:
+            return "cannot be read without blocking"
+        except OSError as exc:
+            return f"cannot be read ({type(exc).__name__})"
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        return f"is over the limit of {limit} bytes"
+    return b"".join(chunks)
+
+
 def read_bytes(path: str | Path, *, limit: int) -> bytes:
     """The file's bytes, at most ``limit`` of them.
 
     A character device (``/dev/null``, ``/dev/zero``) reads as empty: it is
     how people say "no file", and reading one could never end.
 
+    :class:`FileProblem` is raised outside any ``except`` block, from a frame
+    that holds none of the file's bytes, so a caller's error chain is clean.
+
     Raises:
         FileProblem: The path is missing, not a regular file (a FIFO, a
             directory, a socket), larger than ``limit``, or unreadable.
     """
-    name = os.fspath(path)
-    if "\0" in name:
-        raise FileProblem("holds a NUL byte, which no file name can contain")
+    fd = _open(os.fspath(path))
+    if isinstance(fd, str):
+        raise FileProblem(fd)
     try:
-        fd = os.open(name, _FLAGS)
-    except FileNotFoundError:
-        raise FileProblem("does not exist") from None
-    except IsADirectoryError:
-        raise FileProblem("is a directory") from None
-    except OSError as exc:  # ENXIO for a socket, EACCES, ELOOP...
-        raise FileProblem(f"cannot be opened ({type(exc).__name__})") from None
-    try:
-        info = os.fstat(fd)
-        problem = _kind(info.st_mode)
-        if problem:
-            raise FileProblem(problem)
-        if stat.S_ISCHR(info.st_mode):
-            return b""
-        if info.st_size > limit:
-            raise FileProblem(f"is {info.st_size} bytes, over the limit of {limit}")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:  # /proc files say size 0 and are read until EOF
-            try:
-                chunk = os.read(fd, min(65536, limit + 1 - size))
-            except BlockingIOError:
-                raise FileProblem("cannot be read without blocking") from None
-            except OSError as exc:
-                raise FileProblem(f"cannot be read ({type(exc).__name__})") from None
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
-            raise FileProblem(f"is over the limit of {limit} bytes")
-        return b"".join(chunks)
+        outcome = _read(fd, limit)
     finally:
         os.close(fd)
+    if isinstance(outcome, str):
+        raise FileProblem(outcome)
+    return outcome
+
+
+def _decode(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:  # it holds the bytes: stays in this frame
+        return None
 
 
 def read_text(path: str | Path, *, limit: int) -> str:
@@ -102,8 +128,32 @@ def read_text(path: str | Path, *, limit: int) -> str:
     Raises:
         FileProblem: As :func:`read_bytes`, or the bytes are not UTF-8.
     """
-    data = read_bytes(path, limit=limit)
+    text = _decode(read_bytes(path, limit=limit))
+    if text is None:
+        raise FileProblem("cannot be read as UTF-8 text")
+    return text
+
+
+def token_problem(token: str, *, limit: int = WEB_IDENTITY_TOKEN) -> str | None:
+    """Why a token (already stripped) cannot be sent, in words that follow "which"."""
+    if not token:
+        return "is empty"
+    if len(token) > limit:
+        return f"holds a token over the limit of {limit} characters"
+    if not all(" " <= ch <= "~" for ch in token):
+        return "holds a token that is not printable ASCII"
+    return None
+
+
+def read_token(path: str, *, limit: int = WEB_IDENTITY_TOKEN) -> tuple[str, str | None]:
+    """The stripped token in ``path`` (``""`` if unusable), and why it is unusable.
+
+    Read through :func:`read_text`: a FIFO, a directory or a huge file
+    is a reason, never a hang; a character device reads as empty.
+    """
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FileProblem("is not UTF-8 text") from None
+        token = read_text(path, limit=limit).strip()
+    except FileProblem as problem:
+        return "", problem.reason
+    problem_ = token_problem(token, limit=limit)
+    return ("", problem_) if problem_ else (token, None)

@@ -46,16 +46,16 @@ def test_token_file_is_reread_on_refresh(
     sts: Any, irsa: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
-    import botocore.utils
+    from credpick.sources._assume_web_identity import TokenFileLoader
 
-    real = botocore.utils.FileWebIdentityTokenLoader.__call__
+    real = TokenFileLoader.__call__
 
     def spy(self: Any) -> str:
         token: str = real(self)
         seen.append(token)
         return token
 
-    monkeypatch.setattr(botocore.utils.FileWebIdentityTokenLoader, "__call__", spy)
+    monkeypatch.setattr(TokenFileLoader, "__call__", spy)
     credentials = credpick.session().get_credentials()
     irsa.write_text("second.token.value", encoding="utf-8")
     with time_machine.travel(dt.timedelta(minutes=55)):  # moto's credentials last 1 h

@@ -1,7 +1,9 @@
 """AssumeRoleWithWebIdentity through botocore's own refreshing fetcher.
 
 Shared by the web-identity and github-oidc sources: they differ only in where
-the token comes from. botocore calls the loader again on every refresh.
+the token comes from. botocore calls the loader again on every refresh, so the
+token file's loader here is bounded (:mod:`credpick._safe_io`) on every call,
+where botocore's ``FileWebIdentityTokenLoader`` reads whatever is there.
 """
 
 from __future__ import annotations
@@ -15,7 +17,34 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 
+from .. import _safe_io
+from ..exceptions import SourceFailed
 from ._base import BuildInputs
+
+
+@attrs.frozen
+class TokenFileLoader:
+    """Reads a web identity token file on each call: bounded, non-blocking, checked.
+
+    The token is stripped and must be printable ASCII of at most
+    :data:`~credpick._safe_io.WEB_IDENTITY_TOKEN` characters.
+    """
+
+    path: str
+    variable: str
+    kind: str = "web-identity"
+
+    def __call__(self) -> str:
+        token, problem = _safe_io.read_token(self.path, limit=_safe_io.WEB_IDENTITY_TOKEN)
+        if problem is None:
+            return token
+        raise SourceFailed(
+            f"the token file cannot be read on refresh: {self.variable} points at "
+            f"{self.path}, which {problem}",
+            kind=self.kind,
+            evidence=(f"{self.variable}={self.path}",),
+            fix="check that the token volume is mounted and its file is refreshed",
+        )
 
 
 @attrs.frozen

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 from botocore.config import Config
 
+from .. import _safe_io
 from .._context import Context
 from .._model import Candidate, SourceKind
 
@@ -67,23 +67,13 @@ class BuildInputs:
         return create
 
 
-def token_file_problem(path: str, variable: str) -> str | None:
+def token_file_problem(
+    path: str, variable: str, *, limit: int = _safe_io.WEB_IDENTITY_TOKEN
+) -> str | None:
     """Why a token file cannot be used, or ``None`` when it can.
 
-    Reads the file, which is cheap, so a missing token is caught at
-    detection rather than as a bare ``FileNotFoundError`` on first use.
+    Reads the file (bounded, non-blocking), which is cheap, so a missing or
+    malformed token is caught at detection rather than on first use.
     """
-    if "\0" in path:  # the OS would raise ValueError, not OSError
-        return f"{variable} holds a NUL byte, which no file name can contain"
-    p = Path(path)
-    try:
-        if p.is_dir():
-            return f"{variable} points at {path}, which is a directory"
-        content = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return f"{variable} points at {path}, which does not exist"
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"{variable} points at {path}, which cannot be read ({type(exc).__name__})"
-    if not content.strip():
-        return f"{variable} points at {path}, which is empty"
-    return None
+    problem = _safe_io.read_token(path, limit=limit)[1]
+    return f"{variable} points at {path}, which {problem}" if problem else None

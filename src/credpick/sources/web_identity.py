@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from botocore.utils import FileWebIdentityTokenLoader
-
 from .. import _envvars as ev
 from .. import _files
 from .._context import Context
 from .._model import Candidate, SourceKind, Status
-from ._assume_web_identity import WebIdentityProvider
+from ._assume_web_identity import TokenFileLoader, WebIdentityProvider
 from ._base import BuildInputs, CredentialProvider, token_file_problem
 
 KIND = SourceKind.WEB_IDENTITY
@@ -57,6 +55,7 @@ def _candidate(
         profile=profile,
         params={
             "token_file": str(ctx.expand(token_file)) if token_file else "",
+            "token_var": token_var,
             "role_arn": role_arn or "",
             "session_name": session_name or "",
         },
@@ -103,7 +102,9 @@ def detect(ctx: Context) -> list[Candidate]:
 def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
     return WebIdentityProvider(
         inputs=inputs,
-        token_loader=FileWebIdentityTokenLoader(candidate.params["token_file"]),
+        token_loader=TokenFileLoader(
+            candidate.params["token_file"], candidate.params.get("token_var") or "the token file"
+        ),
         role_arn=candidate.params["role_arn"],
         session_name=candidate.params.get("session_name") or None,
     )
