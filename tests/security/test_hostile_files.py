@@ -31,7 +31,7 @@ from credpick import (
     _cli,
     _safe_io,
 )
-from credpick.sources.sso import BoundedTokenCache
+from credpick.sources._cache import BoundedJSONCache
 from credpick.testing import Simulation
 from tests.helpers import ROLE_ARN, STATIC_ENV, STATIC_KEY_ID, STATIC_SECRET, write
 from tests.security._leaks import WEB_IDENTITY_TOKEN, assert_clean_error
@@ -343,7 +343,7 @@ def test_a_token_with_a_trailing_newline_is_sent_stripped(
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_botocore_reads_the_sso_cache_bounded(variant: str, tmp_path: Path) -> None:
-    cache = BoundedTokenCache(str(tmp_path))
+    cache = BoundedJSONCache(str(tmp_path))
     make_hostile(tmp_path / "key.json", variant, _safe_io.JSON_CACHE)
     assert not bounded(lambda: "key" in cache)
     with pytest.raises(KeyError):
@@ -351,7 +351,7 @@ def test_botocore_reads_the_sso_cache_bounded(variant: str, tmp_path: Path) -> N
 
 
 def test_the_bounded_sso_cache_reads_a_good_entry(tmp_path: Path) -> None:
-    cache = BoundedTokenCache(str(tmp_path))
+    cache = BoundedJSONCache(str(tmp_path))
     cache["key"] = {"accessToken": "t", "expiresAt": "2999-01-01T00:00:00Z"}
     assert "key" in cache and cache["key"]["accessToken"] == "t"
 

@@ -154,7 +154,7 @@ def test_a_login_profile_without_a_cache_says_to_run_aws_login(
     ("content", "reason"),
     [
         ("[1, 2]", "not a JSON object"),
-        ("{not json", "not a JSON object"),
+        ("{not json", "not valid JSON"),
         ('{"accessToken": {}}', "lacks accessToken, refreshToken, dpopKey, clientId"),
         (
             '{"accessToken": "x", "refreshToken": "r", "dpopKey": "k", "clientId": "c"}',

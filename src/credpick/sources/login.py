@@ -10,23 +10,20 @@ closed, naming the extra, rather than letting a weaker source win.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import botocore.credentials
 import botocore.exceptions
-from botocore.utils import JSONFileCache
 
-from .. import _safe_io
 from .._context import Context
 from .._mask import mask_key_id
 from .._model import Candidate, SourceKind, Status
 from ..exceptions import CredpickError, SourceFailed
 from . import _profile
 from ._base import BuildInputs, CredentialProvider
+from ._cache import MISSING, BoundedJSONCache, parse_time, read_json
 
 KIND = SourceKind.LOGIN
 LOOKS_AT = "the active profile's login_session, and its cache in ~/.aws/login/cache"
@@ -57,33 +54,17 @@ def _has_provider() -> bool:
 
 def _read_cache(path: str) -> tuple[Mapping[str, Any] | None, str | None]:
     """The cached session, or why it cannot be used (never its content)."""
-    try:
-        text = _safe_io.read_text(path, limit=_safe_io.JSON_CACHE)
-    except _safe_io.FileProblem as problem:
-        if problem.reason == "does not exist":
-            return None, "no cached login session: the user has not run `aws login`"
-        return None, f"the login cache {path} {problem.reason}"
-    try:
-        cached = json.loads(text)
-    except ValueError:
-        cached = None
-    if not isinstance(cached, dict):
-        return None, f"the login cache {path} is not a JSON object"
+    cached, problem = read_json(path)
+    if problem == MISSING:
+        return None, "no cached login session: the user has not run `aws login`"
+    if cached is None:
+        return None, f"the login cache {path} {problem}"
     missing = [f for f in _FIELDS if not cached.get(f)]
-    token = cached.get("accessToken")
-    if not missing and not isinstance(token, dict):
+    if not missing and not isinstance(cached["accessToken"], dict):
         missing = ["accessToken"]
     if missing:
         return None, f"the login cache {path} lacks {', '.join(missing)}"
     return cached, None
-
-
-def _expiry(token: Mapping[str, Any]) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(str(token.get("expiresAt")).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def _state(ctx: Context, path: str) -> tuple[Status, str, list[str], str | None, str | None]:
@@ -97,7 +78,7 @@ def _state(ctx: Context, path: str) -> tuple[Status, str, list[str], str | None,
     evidence = [f"cached login session in {path}"]
     if key_id:
         evidence.append(f"accessKeyId={key_id}")
-    expires = _expiry(token)
+    expires = parse_time(token.get("expiresAt"))
     if expires is not None and expires > ctx.clock():
         evidence.append(f"credentials valid until {expires:%Y-%m-%dT%H:%M:%SZ}")
         reason = "a person's console sign-in (aws login)"
@@ -143,18 +124,6 @@ def detect(ctx: Context) -> list[Candidate]:
             profile=name,
         )
     ]
-
-
-class _BoundedCache(JSONFileCache):  # type: ignore[misc]
-    """botocore's JSON cache, but reading through the bounded, non-blocking reader."""
-
-    def __getitem__(self, cache_key: str) -> Any:
-        path = self._convert_cache_key(cache_key)
-        try:
-            text = _safe_io.read_text(path, limit=_safe_io.JSON_CACHE)
-            return json.loads(text)
-        except (_safe_io.FileProblem, ValueError):
-            raise KeyError(cache_key) from None
 
 
 def _failure(exc: Exception, candidate: Candidate) -> SourceFailed:
@@ -205,7 +174,7 @@ class LoginProvider:
             load_config=lambda: session.full_config,
             client_creator=inputs.client_creator(),
             profile_name=candidate.profile or "default",
-            token_cache=_BoundedCache(cache_dir(inputs.context)),
+            token_cache=BoundedJSONCache(cache_dir(inputs.context)),
         )
 
     def load(self) -> Any:

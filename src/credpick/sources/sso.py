@@ -2,82 +2,39 @@
 
 The token cache (``~/.aws/sso/cache/*.json``) is read through
 :mod:`credpick._safe_io`, at detection and when botocore's SSO provider reads
-it (:class:`BoundedTokenCache`): a FIFO or a huge file there is a verdict, not
+it (:class:`BoundedJSONCache`): a FIFO or a huge file there is a verdict, not
 a hang.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from botocore.credentials import SSOProvider
 from botocore.tokens import SSOTokenProvider
-from botocore.utils import JSONFileCache
 
-from .. import _files, _safe_io
+from .. import _files
 from .._context import Context
 from .._model import Candidate, SourceKind, Status
 from . import _profile
 from ._base import BuildInputs, CredentialProvider
+from ._cache import MISSING, BoundedJSONCache, parse_time, read_json
 
 KIND = SourceKind.SSO
 LOOKS_AT = "the active profile's sso_session or sso_start_url"
 
 
-def _parse_time(value: Any) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-
-
-def _read_cache(path: Path) -> tuple[Mapping[str, Any] | None, str | None]:
-    """The cached JSON object, or why there is none (``"missing"`` if absent)."""
-    try:
-        text = _safe_io.read_text(path, limit=_safe_io.JSON_CACHE)
-    except _safe_io.FileProblem as problem:
-        return None, "missing" if problem.reason == "does not exist" else problem.reason
-    try:
-        cached = json.loads(text)
-    except (ValueError, RecursionError):  # a JSON error quotes the document
-        return None, "is not valid JSON"
-    if not isinstance(cached, dict):
-        return None, "is not a JSON object"
-    return cached, None
-
-
-class BoundedTokenCache(JSONFileCache):  # type: ignore[misc]
-    """botocore's token cache, reading each entry bounded and non-blocking.
-
-    An entry that cannot be read is absent, as botocore's own cache treats a
-    file it cannot parse; credpick's detection has already named the problem.
-    """
-
-    def __contains__(self, cache_key: str) -> bool:
-        return _read_cache(Path(self._convert_cache_key(cache_key)))[0] is not None
-
-    def __getitem__(self, cache_key: str) -> Any:
-        cached = _read_cache(Path(self._convert_cache_key(cache_key)))[0]
-        if cached is None:
-            raise KeyError(cache_key)
-        return cached
-
-
 def _token_state(ctx: Context, cache_key: str, refreshable: bool) -> tuple[Status, str, list[str]]:
     """Whether the cached token is valid, refreshable, expired or missing."""
     path = ctx.sso_cache_dir / f"{hashlib.sha1(cache_key.encode()).hexdigest()}.json"
-    cached, problem = _read_cache(path)
-    if problem == "missing":
+    cached, problem = read_json(path)
+    if problem == MISSING:
         return Status.FAILED, "no cached SSO token: the user has not logged in", [f"{path} missing"]
     if cached is None:
         return Status.FAILED, f"the SSO token cache {path} {problem}", [str(path)]
-    expires = _parse_time(cached.get("expiresAt"))
+    expires = parse_time(cached.get("expiresAt"))
     if not isinstance(cached.get("accessToken"), str) or not cached["accessToken"]:
         return Status.FAILED, f"the SSO token cache {path} has no token", [str(path)]
     if expires is None:
@@ -157,7 +114,7 @@ def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
     # botocore fixes its token cache directory at import time from the
     # process's home; use the context's home instead.
     session = inputs.botocore_session
-    token_cache = BoundedTokenCache(str(inputs.context.sso_cache_dir))
+    token_cache = BoundedJSONCache(str(inputs.context.sso_cache_dir))
     profile = candidate.profile or "default"
     return SSOProvider(  # type: ignore[no-any-return]
         load_config=lambda: session.full_config,
