@@ -85,7 +85,7 @@ def _describe(c: Candidate) -> str:
     return f"{c.kind.value} ({c.origin})"
 
 
-def _role_possible(c: Candidate) -> bool:
+def role_possible(c: Candidate) -> bool:
     """A role-based source counts even when broken (an expired SSO token), so a
     long-lived key never wins by default; one fed by a long-lived key does not."""
     return c.role_based and _usable(c) and not c.rooted_in_long_lived
@@ -114,7 +114,7 @@ def apply(
     error, never a fallback.
     """
     ranked = sorted((_gate_imdsv1(c, policy) for c in candidates), key=lambda c: c.rank)
-    roles = [c for c in ranked if _role_possible(c)]
+    roles = [c for c in ranked if role_possible(c)]
     explicit = [c for c in ranked if c.explicit and _usable(c)]
     pool = explicit or [c for c in ranked if _usable(c)]
     pick = pool[0] if pool else None

@@ -154,8 +154,6 @@ def detect(ctx: Context) -> list[Candidate]:
             problem = f"profile '{name}' sets both source_profile and credential_source"
     link_kind = LinkKind.CREDENTIAL_SOURCE if credential_source else LinkKind.SOURCE_PROFILE
     link = Link(link_kind, str(role_arn), f"profile '{name}'", account=_account(str(role_arn)))
-    if root.key_id:
-        evidence.append(f"root: {root.describe()}")
     return [
         Candidate(
             kind=KIND,
