@@ -27,6 +27,7 @@ from .helpers import (
     assert_no_secret,
     write,
 )
+from .security._leaks import assert_clean_error
 
 OPS = "arn:aws:iam::123456789012:role/ops"
 BASE = "arn:aws:iam::210987654321:role/base"
@@ -191,3 +192,21 @@ def test_the_warning_for_an_allowed_long_lived_root_names_it(
     assert "AKIA...MPLE from profile 'base'" in record.getMessage()
     assert "the root of assume-role (profile 'ops')" in record.getMessage()
     assert_no_secret(record.getMessage())
+
+
+def test_the_plugin_watch_applies_the_rule_and_keeps_no_secret() -> None:
+    import boto3
+
+    from credpick.testing import StaticKeyWatch
+
+    client = boto3.client(
+        "sts",
+        aws_access_key_id=STATIC_KEY_ID,
+        aws_secret_access_key=STATIC_SECRET,
+        aws_session_token=SESSION_TOKEN,  # a token does not make an AKIA key temporary
+        region_name="us-east-1",
+    )
+    with StaticKeyWatch() as watch, pytest.raises(credpick.StaticKeysRefused) as info:
+        client.get_caller_identity()
+    assert watch.violations == [info.value]
+    assert_clean_error(info.value)
