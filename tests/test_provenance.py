@@ -210,3 +210,18 @@ def test_the_plugin_watch_applies_the_rule_and_keeps_no_secret() -> None:
         client.get_caller_identity()
     assert watch.violations == [info.value]
     assert_clean_error(info.value)
+
+
+def test_an_ignored_chain_warns_with_its_root(
+    home: Path, make_context: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _chained_profiles(home)
+    write(home / ".aws" / "config", f"[default]\nrole_arn = {OPS}\nsource_profile = base\n")
+    token = write(tmp_path / "token", "header.payload.sig")
+    env = {"AWS_WEB_IDENTITY_TOKEN_FILE": str(token), "AWS_ROLE_ARN": BASE}
+    with caplog.at_level(logging.WARNING, logger="credpick"):
+        d = credpick.detect(context=make_context(env))
+    assert d.ok and d.chosen is not None and d.chosen.kind is SourceKind.WEB_IDENTITY
+    ignored = next(c for c in d.candidates if c.kind is SourceKind.ASSUME_ROLE)
+    assert ignored.status is credpick.Status.IGNORED
+    assert any("AKIA...MPLE from profile 'base'" in r.getMessage() for r in caplog.records)

@@ -91,9 +91,8 @@ def _log(detection: Detection) -> None:
     for c in detection.candidates:
         if c.status is Status.IGNORED:
             logger.warning(
-                "long-lived key %s from %s ignored: %s; remove it",
-                c.key_id or "(unknown)",
-                c.origin,
+                "%s ignored: %s; remove it",
+                long_lived_key(c),  # the root's key, for a chain that stands on one
                 c.reason.removeprefix("ignored: "),
             )
     chosen = detection.chosen
