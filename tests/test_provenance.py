@@ -225,3 +225,28 @@ def test_an_ignored_chain_warns_with_its_root(
     ignored = next(c for c in d.candidates if c.kind is SourceKind.ASSUME_ROLE)
     assert ignored.status is credpick.Status.IGNORED
     assert any("AKIA...MPLE from profile 'base'" in r.getMessage() for r in caplog.records)
+
+
+def _metadata(key_id: str) -> Any:
+    """A refresh function answering with this key id: the secret stays in its frame."""
+    return lambda: {"access_key": key_id, "secret_key": STATIC_SECRET, "token": SESSION_TOKEN}
+
+
+def test_a_refresh_that_is_not_credentials_is_left_to_botocore() -> None:
+    from credpick._obtained import judging
+
+    candidate = Candidate(kind=SourceKind.CONTAINER)
+    forbid = credpick.Policy(static_keys="forbid")
+    assert judging(lambda: None, candidate, forbid)() is None
+    assert judging(_metadata(TEMP_KEY_ID), candidate, forbid)()["token"] == SESSION_TOKEN
+
+
+def test_a_refresh_into_akia_is_refused_clean() -> None:
+    from credpick._obtained import judging
+
+    candidate = Candidate(kind=SourceKind.CONTAINER)
+    forbid = credpick.Policy(static_keys="forbid")
+    with pytest.raises(credpick.StaticKeysRefused) as info:
+        judging(_metadata(STATIC_KEY_ID), candidate, forbid)()
+    assert "on refresh" in str(info.value)
+    assert_clean_error(info.value)

@@ -99,9 +99,6 @@ class RootKind(str, enum.Enum):
     PROGRAM = "program"
     SSO_CACHE = "sso-cache"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 class LinkKind(str, enum.Enum):
     """How a role is assumed on top of a chain's root.
@@ -113,9 +110,6 @@ class LinkKind(str, enum.Enum):
     SOURCE_PROFILE = "source-profile"
     #: A profile's ``role_arn`` over ``credential_source``.
     CREDENTIAL_SOURCE = "credential-source"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def _freeze(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -175,26 +169,15 @@ class Root:
         return f"{self.kind.value} ({self.origin}; {', '.join(notes)})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "origin": self.origin,
-            "long_lived": self.long_lived,
-            "key_id": self.key_id,
-            "role_arn": self.role_arn,
-            "account": self.account,
-        }
+        shown = attrs.asdict(self, filter=lambda a, _: a.name not in ("source", "params"))
+        return {**shown, "kind": self.kind.value}
 
 
 @attrs.frozen
 class Link:
-    """A role assumed on top of the root (or of the link before).
-
-    Attributes:
-        kind: How it is configured.
-        role_arn: The role.
-        origin: Where it is configured, e.g. ``"profile 'ops'"``.
-        account: The role's account.
-        long_lived: Always ``False``: a role's credentials are temporary.
+    """A role assumed on top of the root (or of the link before): how it is
+    configured (``kind``), the role and its account, the profile that says so
+    (``origin``); ``long_lived`` is always ``False``, a role's keys are temporary.
 
     .. versionadded:: 0.2.0
     """
@@ -209,13 +192,7 @@ class Link:
         return f"assumes {self.role_arn} ({self.kind.value}, {self.origin})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "role_arn": self.role_arn,
-            "origin": self.origin,
-            "account": self.account,
-            "long_lived": self.long_lived,
-        }
+        return {**attrs.asdict(self), "kind": self.kind.value}
 
 
 @attrs.frozen
@@ -299,9 +276,8 @@ class Candidate:
         profile: The profile it came from, if any.
         provenance: Its chain: the root that delivers the first credentials,
             and every role assumed on top (see :class:`Provenance`).
-        role_available: On the chosen candidate only: the role-based source
-            (``kind (origin)``) that makes long-lived keys refusable under
-            ``"refuse-when-role"``, for the check of the credentials loaded.
+        role_available: On the chosen candidate: the role-based source
+            (``kind (origin)``) that makes long-lived keys refusable.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0 ``provenance`` and ``role_available``.

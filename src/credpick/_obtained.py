@@ -101,8 +101,9 @@ def check(credentials: Any, candidate: Candidate, policy: Policy, *, root: bool 
 def _metadata_verdict(
     metadata: Any, candidate: Candidate, static_keys: str, root: bool
 ) -> StaticKeysRefused | None:
-    get = metadata.get if isinstance(metadata, dict) else (lambda _: None)
-    seen = _Seen(get("access_key"), get("token"), None)
+    if not isinstance(metadata, dict):
+        return None  # not credentials at all: botocore fails on it, as it should
+    seen = _Seen(metadata.get("access_key"), metadata.get("token"), None)
     return verdict(classify(seen), candidate, static_keys, root=root, when=" on refresh")
 
 
