@@ -463,3 +463,19 @@ def test_check_refuses_assume_role_over_akia_beside_a_role(
     monkeypatch.setenv("AWS_PROFILE", "ops")
     code, err = _check(capsys)
     assert code == 1 and "the root of assume-role (profile 'ops')" in err
+
+
+def test_ec2_credential_source_off_ec2_fails_closed(
+    home: Path, make_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _platform_profile(home, "Ec2InstanceMetadata")
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": STATIC_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": STATIC_SECRET,
+    }.items():
+        monkeypatch.setenv(k, v)
+    d = credpick.detect()  # the metadata service is disabled here
+    assert isinstance(d.error, credpick.SourceFailed) and d.error.kind == "assume-role"
+    assert "Ec2InstanceMetadata" in str(d.error)
+    with pytest.raises(credpick.SourceFailed):
+        credpick.session()

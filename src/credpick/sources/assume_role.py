@@ -203,7 +203,16 @@ def absorb(found: Sequence[Candidate]) -> list[Candidate]:
             root = attrs.evolve(root, params=c.params)
     user = attrs.evolve(user, provenance=attrs.evolve(user.provenance, root=root))
     broken = next((c for c in folded if c.status in (Status.FAILED, Status.UNAVAILABLE)), None)
-    if broken is not None:
+    if platform is SourceKind.EC2_INSTANCE_PROFILE and not folded:
+        user = attrs.evolve(
+            user,
+            status=Status.FAILED,
+            reason="credential_source = Ec2InstanceMetadata, but no instance metadata "
+            "service was found",
+            fix="run it on an EC2 instance with an instance profile, or change "
+            f"credential_source of {user.origin}",
+        )
+    elif broken is not None:
         user = attrs.evolve(
             user,
             status=Status.FAILED,
