@@ -204,6 +204,12 @@ def _check(args: argparse.Namespace) -> int:
             f"but --require allows only {', '.join(args.require)}",
         )
         return VIOLATION
+    if not chosen.provenance.known and (args.forbid_static or chosen.role_available):
+        # Only loading tells: a program or a sidecar can deliver an IAM user's key.
+        # The library's own verdict decides; its error exits as any other.
+        from ._session import session
+
+        session(policy=policy, context=ctx)
     _say("check", f"ok: {chosen.kind.value} ({chosen.origin}) would be used")
     return OK
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
 from . import _files, _region
 from ._context import Context, Timeouts
+from ._mask import scrub
 from ._model import RANK, Candidate, Detection, SourceKind, Status
-from ._policy import Policy, apply
+from ._policy import Policy, apply, long_lived_key
 from .exceptions import ConfigurationError, PolicyViolation
 
 if TYPE_CHECKING:
@@ -45,8 +46,11 @@ def _check_role_arn(ctx: Context, found: list[Candidate]) -> None:
 
 
 def _needs_probe(found: list[Candidate]) -> bool:
-    """Probe the metadata service only if it could change the pick."""
+    """Probe the metadata service only if it could change the pick, or a
+    profile's ``credential_source = Ec2InstanceMetadata`` stands on it."""
     ec2 = RANK[SourceKind.EC2_INSTANCE_PROFILE]
+    if any(c.provenance.root.source is SourceKind.EC2_INSTANCE_PROFILE for c in found):
+        return True
     for c in found:
         if c.status is Status.UNAVAILABLE:
             continue
@@ -60,6 +64,7 @@ def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
     # Imported here: the sources are the bulk of credpick, and `import credpick`
     # must stay cheap for processes that never ask.
     from .sources import SOURCES
+    from .sources import assume_role as _assume_role
     from .sources import imds as _imds
 
     _check_profile(ctx)
@@ -79,25 +84,55 @@ def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
     else:
         found += _imds.detect(ctx)
         looked.append(f"ec2-instance-profile: probed {_imds.endpoint(ctx)}")
-    return found, looked
+    return _assume_role.absorb(found), looked
 
 
 def _log(detection: Detection) -> None:
     for c in detection.candidates:
         if c.status is Status.IGNORED:
             logger.warning(
-                "long-lived key %s from %s ignored: %s; remove it",
-                c.key_id or "(unknown)",
-                c.origin,
+                "%s ignored: %s; remove it",
+                long_lived_key(c),  # the root's key, for a chain that stands on one
                 c.reason.removeprefix("ignored: "),
             )
     chosen = detection.chosen
-    if detection.error is None and chosen is not None and chosen.long_lived:
-        logger.warning(
-            "using long-lived key %s from %s: no role-based source is available",
-            chosen.key_id or "(unknown)",
-            chosen.origin,
-        )
+    if detection.error is None and chosen is not None and chosen.rooted_in_long_lived:
+        logger.warning("using %s: no role-based source is available", long_lived_key(chosen))
+
+
+def _shown(value: object) -> str:
+    """A hook's return value in words: short, and scrubbed of key ids."""
+    text = repr(value) if isinstance(value, bool | int | float | str) else type(value).__name__
+    return scrub(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _hook_verdict(
+    hook: Callable[[Detection], object], detection: Detection
+) -> PolicyViolation | None:
+    """Run the hook: ``None`` accepts; any other value, or any exception, refuses.
+
+    The error for a hook that failed is built from its type, outside the
+    ``except`` block, so it carries no ``__context__`` (the hook's exception
+    and its frames may hold anything)."""
+    failure = None
+    try:
+        returned = hook(detection)
+    except PolicyViolation as exc:
+        return exc
+    except Exception as exc:
+        failure = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        returned = None
+    kind = detection.chosen.kind.value if detection.chosen else None
+    fix = "fix the policy hook: return None to accept, raise PolicyViolation or return False to refuse"
+    if failure is not None:
+        return PolicyViolation(f"the policy hook raised {failure}", kind=kind, fix=fix)
+    if returned is None:
+        return None
+    return PolicyViolation(
+        f"the policy hook returned {_shown(returned)}, which refuses the pick",
+        kind=kind,
+        fix="return None from the hook to accept the pick",
+    )
 
 
 def detect(
@@ -186,21 +221,19 @@ def detect(
         region_source=source,
         chain=chain,
     )
-    if error is None and policy.hook is not None:
-        try:
-            policy.hook(detection)
-        except PolicyViolation as exc:
-            refused = (
-                attrs.evolve(chosen, status=Status.REFUSED, reason=f"refused by hook: {exc.reason}")
-                if chosen
-                else None
-            )
-            rest = detection.candidates[1:] if chosen else detection.candidates
-            detection = attrs.evolve(
-                detection,
-                candidates=((refused,) if refused else ()) + rest,
-                chosen=refused,
-                error=exc,
-            )
+    refusal = _hook_verdict(policy.hook, detection) if error is None and policy.hook else None
+    if refusal is not None:
+        refused = (
+            attrs.evolve(chosen, status=Status.REFUSED, reason=f"refused by hook: {refusal.reason}")
+            if chosen
+            else None
+        )
+        rest = detection.candidates[1:] if chosen else detection.candidates
+        detection = attrs.evolve(
+            detection,
+            candidates=((refused,) if refused else ()) + rest,
+            chosen=refused,
+            error=refusal,
+        )
     _log(detection)
     return detection

@@ -1,5 +1,6 @@
-"""Classify credentials botocore already resolved: long-lived or temporary,
-and where they came from. Shared by everything that checks a live session."""
+"""The one long-lived-key rule, and the classification of credentials botocore
+already resolved: long-lived or temporary, and where they came from. Shared by
+the policy, ``wrap``, ``guard`` and the pytest plugin's watch."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 import attrs
 
-from ._mask import is_temporary_key_id, mask_key_id
+from ._mask import mask_key_id
+
+FORBIDDEN = "the policy forbids long-lived keys"
 
 # botocore's Credentials.method values, in words a person recognises.
 METHOD_ORIGINS = {
@@ -25,6 +28,28 @@ METHOD_ORIGINS = {
     "sso": "IAM Identity Center",
     "login": "aws login",
 }
+
+
+def is_long_lived(key_id: object, token: object) -> bool:
+    """The rule: an ``AKIA`` id, or any id with no session token, is long-lived,
+    whatever delivered it (a program, a sidecar, a file, the environment)."""
+    if not token:
+        return True
+    return isinstance(key_id, str) and key_id.strip().upper().startswith("AKIA")
+
+
+def why_refused(static_keys: str, role: str | None) -> str | None:
+    """Why the policy refuses long-lived keys, or ``None`` when it allows them.
+
+    Args:
+        static_keys: The policy's ``static_keys``.
+        role: The role-based source that is available (``kind (origin)``), if any.
+    """
+    if static_keys == "forbid":
+        return FORBIDDEN
+    if static_keys == "refuse-when-role" and role:
+        return f"{role} is available"
+    return None
 
 
 @attrs.frozen
@@ -58,7 +83,7 @@ def classify(credentials: Any) -> KeyClass:
     key_id = getattr(frozen, "access_key", None) or ""
     token = getattr(frozen, "token", None)
     method = getattr(credentials, "method", None)
-    long_lived = not (token and is_temporary_key_id(key_id))
+    long_lived = is_long_lived(key_id, token)
     origin = METHOD_ORIGINS.get(
         method or "", f"botocore provider {method!r}" if method else "unknown"
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._mask import scrub
+from ._mask import ensure_masked, scrub
 
 if TYPE_CHECKING:
     from ._chain import AssumeRole
@@ -86,6 +86,35 @@ class Status(str, enum.Enum):
         return self.value
 
 
+class RootKind(str, enum.Enum):
+    """What delivers a candidate's first credentials: the root of its chain.
+
+    .. versionadded:: 0.2.0
+    """
+
+    ENV_KEYS = "environment-keys"
+    PROFILE_KEYS = "profile-keys"
+    CONTAINER_ENDPOINT = "container-endpoint"
+    INSTANCE_METADATA = "instance-metadata"
+    TOKEN_FILE = "token-file"
+    OIDC_TOKEN = "oidc-token-endpoint"
+    PROGRAM = "program"
+    SSO_CACHE = "sso-cache"
+    LOGIN_CACHE = "login-cache"
+
+
+class LinkKind(str, enum.Enum):
+    """How a role is assumed on top of a chain's root.
+
+    .. versionadded:: 0.2.0
+    """
+
+    #: A profile's ``role_arn`` over another profile's credentials.
+    SOURCE_PROFILE = "source-profile"
+    #: A profile's ``role_arn`` over ``credential_source``.
+    CREDENTIAL_SOURCE = "credential-source"
+
+
 def _freeze(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(value))
 
@@ -96,6 +125,140 @@ def _scrub_all(lines: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 def _scrub_opt(text: str | None) -> str | None:
     return None if text is None else scrub(text)
+
+
+def account_of(role_arn: str | None) -> str | None:
+    """The account id in a role ARN, or ``None``."""
+    parts = (role_arn or "").split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
+
+
+@attrs.frozen
+class Root:
+    """What delivers a chain's first credentials.
+
+    Attributes:
+        kind: What it is.
+        origin: Where it is, e.g. ``"environment"``, ``"profile 'base'"``.
+        long_lived: Whether its credentials are long-lived; ``None`` when that is
+            known only once they are loaded (a program, a sidecar endpoint).
+        key_id: The masked access key id, when known without a network call.
+        role_arn: The role it delivers, when known.
+        account: The account, when known.
+        source: The source kind whose builder delivers it, for a root that is
+            a source of its own (``credential_source``, ``source_profile`` keys).
+
+    .. versionadded:: 0.2.0
+    """
+
+    kind: RootKind
+    origin: str = attrs.field(converter=scrub)
+    long_lived: bool | None = False
+    key_id: str | None = attrs.field(default=None, converter=ensure_masked)
+    role_arn: str | None = attrs.field(default=None, converter=_scrub_opt)
+    account: str | None = None
+    source: SourceKind | None = None
+    # Non-secret builder inputs of the root's own source (an endpoint, a probe state).
+    params: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze, repr=False, eq=False)
+
+    def describe(self) -> str:
+        """``kind (origin)`` with the key, role and whether long-lived."""
+        notes = [self.key_id] if self.key_id else []
+        if self.role_arn:
+            notes.append(f"role {self.role_arn}")
+        notes.append(
+            {True: "long-lived", False: "temporary", None: "checked when loaded"}[self.long_lived]
+        )
+        return f"{self.kind.value} ({self.origin}; {', '.join(notes)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        shown = attrs.asdict(self, filter=lambda a, _: a.name not in ("source", "params"))
+        return {**shown, "kind": self.kind.value}
+
+
+@attrs.frozen
+class Link:
+    """A role assumed on top of the root (or of the link before): how it is
+    configured (``kind``), the role and its account, the profile that says so
+    (``origin``); ``long_lived`` is always ``False``, a role's keys are temporary.
+
+    .. versionadded:: 0.2.0
+    """
+
+    kind: LinkKind
+    role_arn: str = attrs.field(converter=scrub)
+    origin: str = attrs.field(converter=scrub)
+    account: str | None = None
+    long_lived: bool = False
+
+    def describe(self) -> str:
+        return f"assumes {self.role_arn} ({self.kind.value}, {self.origin})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**attrs.asdict(self), "kind": self.kind.value}
+
+
+@attrs.frozen
+class Provenance:
+    """A candidate's chain: its root, then every role assumed on top, in order.
+
+    .. versionadded:: 0.2.0
+    """
+
+    root: Root
+    links: tuple[Link, ...] = ()
+
+    @property
+    def long_lived(self) -> bool:
+        """Whether a long-lived key is known to feed the chain."""
+        return self.root.long_lived is True or any(link.long_lived for link in self.links)
+
+    @property
+    def known(self) -> bool:
+        """Whether detection already knows if the chain is long-lived."""
+        return self.root.long_lived is not None
+
+    def describe(self) -> str:
+        return " -> ".join([self.root.describe(), *(link.describe() for link in self.links)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"root": self.root.to_dict(), "links": [link.to_dict() for link in self.links]}
+
+
+_ROOTS: Mapping[SourceKind, tuple[RootKind, bool | None]] = MappingProxyType(
+    {
+        SourceKind.LAMBDA: (RootKind.ENV_KEYS, False),
+        SourceKind.ECS: (RootKind.CONTAINER_ENDPOINT, None),
+        SourceKind.EKS_POD_IDENTITY: (RootKind.CONTAINER_ENDPOINT, None),
+        SourceKind.CONTAINER: (RootKind.CONTAINER_ENDPOINT, None),
+        SourceKind.WEB_IDENTITY: (RootKind.TOKEN_FILE, False),
+        SourceKind.GITHUB_OIDC: (RootKind.OIDC_TOKEN, False),
+        SourceKind.EC2_INSTANCE_PROFILE: (RootKind.INSTANCE_METADATA, False),
+        SourceKind.SSO: (RootKind.SSO_CACHE, False),
+        SourceKind.LOGIN: (RootKind.LOGIN_CACHE, False),
+        SourceKind.CREDENTIAL_PROCESS: (RootKind.PROGRAM, None),
+        SourceKind.ENV_SESSION: (RootKind.ENV_KEYS, False),
+    }
+)
+
+
+def _default_provenance(c: Candidate) -> Provenance:
+    """The chain a source module need not spell out: the kind says it."""
+    kind, long_lived = _ROOTS.get(c.kind, (RootKind.ENV_KEYS, c.long_lived))
+    if c.kind is SourceKind.STATIC and c.profile is not None:
+        kind = RootKind.PROFILE_KEYS
+    # A kind's credentials are long-lived if detection already saw it (keys in a file).
+    long_lived = True if c.long_lived else long_lived
+    return Provenance(
+        Root(
+            kind=kind,
+            origin=c.origin,
+            long_lived=long_lived,
+            key_id=c.key_id,
+            role_arn=c.role_arn,
+            account=account_of(c.role_arn),
+        )
+    )
 
 
 @attrs.frozen
@@ -115,8 +278,13 @@ class Candidate:
         key_id: The masked access key id, when known without a network call.
         role_arn: The role it assumes, when known.
         profile: The profile it came from, if any.
+        provenance: Its chain: the root that delivers the first credentials,
+            and every role assumed on top (see :class:`Provenance`).
+        role_available: On the chosen candidate: the role-based source
+            (``kind (origin)``) that makes long-lived keys refusable.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``provenance`` and ``role_available``.
     """
 
     kind: SourceKind
@@ -133,6 +301,15 @@ class Candidate:
     # Non-secret inputs for the builder (a token file path, a URI...). Secrets
     # are never stored here: builders read them from the environment or files.
     params: Mapping[str, str] = attrs.field(factory=dict, converter=_freeze, repr=False, eq=False)
+    provenance: Provenance = attrs.field(
+        default=attrs.Factory(_default_provenance, takes_self=True)
+    )
+    role_available: str | None = attrs.field(default=None, eq=False)
+
+    @property
+    def rooted_in_long_lived(self) -> bool:
+        """Whether long-lived keys deliver it, or feed its chain, as far as detection knows."""
+        return self.long_lived or self.provenance.long_lived
 
     @property
     def rank(self) -> int:
@@ -159,6 +336,7 @@ class Candidate:
             "evidence": list(self.evidence),
             "reason": self.reason,
             "fix": self.fix,
+            "provenance": self.provenance.to_dict(),
         }
 
     def attempt_line(self) -> str:

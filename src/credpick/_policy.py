@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from ._keys import FORBIDDEN, why_refused
 from ._model import Candidate, SourceKind, Status
 from .exceptions import (
     CredpickError,
@@ -31,7 +32,10 @@ class Policy:
             ``"allow"`` never refuses them (roles are still preferred).
         allow_imdsv1: Accept instance credentials over IMDSv1. Off by default.
         hook: Called with the :class:`~credpick.Detection` before a session is
-            built; raise :class:`~credpick.PolicyViolation` to refuse it.
+            built. Return ``None`` to accept it; raise
+            :class:`~credpick.PolicyViolation`, or return ``False`` (any value
+            but ``None``), to refuse it. Any other exception it raises is
+            reported as a :class:`~credpick.PolicyViolation` from the hook.
 
     .. versionadded:: 0.1.0
     """
@@ -41,15 +45,24 @@ class Policy:
         validator=attrs.validators.in_(("refuse-when-role", "forbid", "allow")),
     )
     allow_imdsv1: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-    hook: Callable[[Detection], None] | None = attrs.field(default=None, repr=False)
+    hook: Callable[[Detection], object] | None = attrs.field(default=None, repr=False)
 
 
 _IMDSV1_OPT_IN = "or opt in with credpick.Policy(allow_imdsv1=True)"
 
 
+def _imds_state(c: Candidate) -> str | None:
+    """The metadata probe's verdict, for the instance profile itself or a chain rooted in it."""
+    if c.kind is SourceKind.EC2_INSTANCE_PROFILE:
+        return c.params.get("state")
+    if c.provenance.root.source is SourceKind.EC2_INSTANCE_PROFILE:
+        return c.provenance.root.params.get("state")
+    return None
+
+
 def _gate_imdsv1(c: Candidate, policy: Policy) -> Candidate:
-    state = c.params.get("state")
-    if c.kind is not SourceKind.EC2_INSTANCE_PROFILE or policy.allow_imdsv1:
+    state = _imds_state(c)
+    if state is None or policy.allow_imdsv1:
         return c
     if state == "v1-only":
         return attrs.evolve(
@@ -72,58 +85,73 @@ def _describe(c: Candidate) -> str:
     return f"{c.kind.value} ({c.origin})"
 
 
+def role_possible(c: Candidate) -> bool:
+    """A role-based source counts even when broken (an expired SSO token), so a
+    long-lived key never wins by default; one fed by a long-lived key does not."""
+    return c.role_based and _usable(c) and not c.rooted_in_long_lived
+
+
+def long_lived_key(c: Candidate) -> str:
+    """The long-lived key a candidate rests on, in words: ``key ID from ORIGIN``."""
+    root = c.provenance.root
+    if c.long_lived or root.long_lived is not True:
+        return f"long-lived key {c.key_id or '(unknown)'} from {c.origin}"
+    return (
+        f"long-lived key {root.key_id or '(unknown)'} from {root.origin} "
+        f"(the root of {_describe(c)})"
+    )
+
+
 def apply(
     candidates: Sequence[Candidate], policy: Policy, looked: Sequence[str]
 ) -> tuple[tuple[Candidate, ...], Candidate | None, CredpickError | None]:
     """Pick one candidate and give every other its verdict.
 
     An explicit choice (``profile_name=``, ``AWS_PROFILE``, ``role_arn=``)
-    beats the ranking; long-lived keys are never picked where a role is
-    possible; a broken pick is an error, never a fallback.
+    beats the ranking; long-lived keys, whether a candidate holds them or
+    they feed its chain (an assume-role profile over an ``AKIA`` source
+    profile), are never picked where a role is possible; a broken pick is an
+    error, never a fallback.
     """
     ranked = sorted((_gate_imdsv1(c, policy) for c in candidates), key=lambda c: c.rank)
-    roles = [c for c in ranked if c.role_based and _usable(c)]
-    role = roles[0] if roles else None
+    roles = [c for c in ranked if role_possible(c)]
     explicit = [c for c in ranked if c.explicit and _usable(c)]
     pool = explicit or [c for c in ranked if _usable(c)]
     pick = pool[0] if pool else None
+    # The role that makes long-lived keys refusable: for the others, any (the
+    # pick included); for the pick, another one.
+    best = roles[0] if roles else None
+    role = next((c for c in roles if c is not pick), None)
 
     def verdict(c: Candidate) -> Candidate:
-        if c is pick or not c.long_lived or not _usable(c):
+        if c is pick or not c.rooted_in_long_lived or not _usable(c):
             return c
         if policy.static_keys == "forbid":
+            return attrs.evolve(c, status=Status.REFUSED, reason=FORBIDDEN)
+        if policy.static_keys == "refuse-when-role" and best is not None:
             return attrs.evolve(
-                c, status=Status.REFUSED, reason="the policy forbids long-lived keys"
-            )
-        if policy.static_keys == "refuse-when-role" and role is not None:
-            return attrs.evolve(
-                c, status=Status.IGNORED, reason=f"ignored: {_describe(role)} is available"
+                c, status=Status.IGNORED, reason=f"ignored: {_describe(best)} is available"
             )
         return c
 
     others = [verdict(c) for c in ranked if c is not pick]
     error: CredpickError | None = None
     chosen = pick
+    why = (
+        why_refused(policy.static_keys, _describe(role) if role else None)
+        if pick is not None and pick.rooted_in_long_lived
+        else None
+    )
     if pick is None:
         error = NoCredentialsFound(
             "no AWS credentials found",
             attempts=[c.attempt_line() for c in ranked] + list(looked),
             fix="run on a role-based runtime, or configure a profile (aws configure sso)",
         )
-    elif pick.long_lived and (
-        policy.static_keys == "forbid"
-        or (policy.static_keys == "refuse-when-role" and role is not None)
-    ):
-        why = (
-            "the policy forbids long-lived keys"
-            if policy.static_keys == "forbid" or role is None
-            else f"{_describe(role)} is available"
-        )
+    elif why is not None:
         chosen = attrs.evolve(pick, status=Status.REFUSED, reason=f"refused: {why}")
         error = StaticKeysRefused(
-            f"long-lived key {pick.key_id or ''} from {pick.origin} refused: {why}".replace(
-                "  ", " "
-            ),
+            f"{long_lived_key(pick)} refused: {why}",
             kind=pick.kind.value,
             evidence=pick.evidence,
             fix=(f"drop the key and use {_describe(role)}" if role else pick.fix),
@@ -138,6 +166,8 @@ def apply(
             attempts=[pick.attempt_line()] + [c.attempt_line() for c in others],
         )
     else:
-        chosen = attrs.evolve(pick, status=Status.CHOSEN)
+        chosen = attrs.evolve(
+            pick, status=Status.CHOSEN, role_available=_describe(role) if role else None
+        )
     ordered = ((chosen,) if chosen else ()) + tuple(others)
     return ordered, chosen, error

@@ -72,6 +72,7 @@ def explain(detection: Detection) -> str:
         lines.append(row(_MARK[c.status], cells))
         if c.evidence:
             lines.append(f"{indent}evidence: {'; '.join(c.evidence)}")
+        lines.append(f"{indent}chain: {c.provenance.describe()}")
         if c.fix and c.status is not Status.CHOSEN:
             lines.append(f"{indent}fix: {c.fix}")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from ._context import Context, Timeouts
 from ._detect import detect
 from ._keys import classify
 from ._model import Candidate, Detection, SourceKind
+from ._obtained import watch
 from ._policy import Policy
 from ._report import audit
 from .exceptions import CredpickError, SourceFailed
@@ -227,6 +228,7 @@ def _load(chosen: Candidate, inputs: BuildInputs) -> Any:
         if callable(refresh):
             credentials._refresh_using = _translating(refresh, chosen)
         credentials.get_frozen_credentials()  # load eagerly: fail now, not on first call
+        watch(credentials, chosen, inputs.policy)  # judge what was loaded, now and on refresh
     except CredpickError:
         raise
     except Exception as exc:  # the one translation boundary

@@ -16,9 +16,9 @@ import boto3
 import botocore.exceptions
 import botocore.session
 
-from ._keys import KeyClass, classify
-from ._model import Candidate, Status
-from ._policy import Policy
+from ._keys import KeyClass, classify, why_refused
+from ._model import Candidate
+from ._policy import Policy, role_possible
 from ._report import audit
 from .exceptions import (
     ConfigurationError,
@@ -66,7 +66,7 @@ def runtime_role(policy: Policy) -> Candidate | None:
     if isinstance(detection.error, ConfigurationError):
         raise detection.error
     return next(
-        (c for c in detection.candidates if c.role_based and c.status is not Status.UNAVAILABLE),
+        (c for c in detection.candidates if role_possible(c)),
         None,
     )
 
@@ -82,12 +82,10 @@ def refusal(keys: KeyClass, policy: Policy, role: Any) -> tuple[str | None, Cand
     ``role`` is called only when the answer depends on it: long-lived keys
     under ``"refuse-when-role"``. That keeps the common case free of detection.
     """
-    if not keys.long_lived or policy.static_keys == "allow":
+    if not keys.long_lived:
         return None, None
-    if policy.static_keys == "forbid":
-        return "the policy forbids long-lived keys", None
-    found: Candidate | None = role()
-    return (f"{describe(found)} is available" if found else None), found
+    found: Candidate | None = role() if policy.static_keys == "refuse-when-role" else None
+    return why_refused(policy.static_keys, describe(found) if found else None), found
 
 
 def resolved_credentials(bs: Any) -> tuple[Any, KeyClass]:

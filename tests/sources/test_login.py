@@ -220,3 +220,16 @@ def test_the_cache_directory_follows_aws_login_cache_directory(tmp_path: Path) -
     assert login.cache_path(ctx, "s").endswith(
         "043a718774c572bd8a25adbeb1bfcd5c0256ae11cecf9f9c3f925d0e52beaf89.json"
     )
+
+
+@needs_crt
+def test_the_chain_is_rooted_in_the_login_cache_with_its_account(
+    credpick_runtime: Simulation,
+) -> None:
+    credpick_runtime.use("login")
+    chosen = credpick.detect().chosen
+    assert chosen is not None
+    root = chosen.provenance.root
+    assert root.kind.value == "login-cache" and root.long_lived is False
+    assert root.account == "123456789012"
+    assert chosen.to_dict()["provenance"]["root"]["account"] == "123456789012"

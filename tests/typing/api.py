@@ -50,3 +50,14 @@ chained_wrap: boto3.Session = credpick.wrap(boto3.Session(), replace=True, assum
 chain: tuple[AssumeRole, ...] = credpick.detect(assume_role=vendor).chain
 link_json: dict[str, object] = chain[0].to_dict() if chain else {}
 external_id_set: bool = vendor.external_id is not None
+
+
+def predicate_hook(detection: Detection) -> bool | None:
+    """Return None to accept; False (any value but None) refuses."""
+    return None if detection.chosen is not None else False
+
+
+predicate_policy = Policy(hook=predicate_hook)
+root_long_lived: bool | None = candidates[0].provenance.root.long_lived if candidates else None
+rooted: bool = candidates[0].rooted_in_long_lived if candidates else False
+link_roles: list[str] = [link.role_arn for link in candidates[0].provenance.links]

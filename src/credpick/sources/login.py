@@ -19,7 +19,7 @@ import botocore.exceptions
 
 from .._context import Context
 from .._mask import mask_key_id
-from .._model import Candidate, SourceKind, Status
+from .._model import Candidate, Provenance, Root, RootKind, SourceKind, Status
 from ..exceptions import CredpickError, SourceFailed
 from . import _profile
 from ._base import BuildInputs, CredentialProvider
@@ -97,6 +97,7 @@ def detect(ctx: Context) -> list[Candidate]:
     path = cache_path(ctx, str(session))
     login = f"aws login --profile {name}"
     fix: str | None
+    account: str | None = None
     if not _has_provider():
         status, reason = Status.FAILED, "this botocore has no login provider (botocore 1.41+)"
         evidence, key_id, fix = (
@@ -108,7 +109,7 @@ def detect(ctx: Context) -> list[Candidate]:
         status, reason = Status.FAILED, "the login provider needs botocore[crt], which is missing"
         evidence, key_id, fix = [f"login_session={session}"], None, EXTRA
     else:
-        status, reason, evidence, key_id, _account = _state(ctx, path)
+        status, reason, evidence, key_id, account = _state(ctx, path)
         evidence.insert(0, f"login_session={session}")
         fix = f"run `{login}`" if status is Status.FAILED else None
     return [
@@ -122,6 +123,14 @@ def detect(ctx: Context) -> list[Candidate]:
             explicit=explicit,
             key_id=key_id,
             profile=name,
+            provenance=Provenance(
+                root=Root(
+                    kind=RootKind.LOGIN_CACHE,
+                    origin=f"profile '{name}'",
+                    key_id=key_id,
+                    account=account,
+                )
+            ),
         )
     ]
 

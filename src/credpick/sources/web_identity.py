@@ -66,7 +66,11 @@ def detect(ctx: Context) -> list[Candidate]:
     """``AWS_WEB_IDENTITY_TOKEN_FILE`` with a role, or a profile's token file."""
     found = []
     token_file = ctx.get(ev.WEB_IDENTITY_TOKEN_FILE)
-    if token_file:
+    # AWS_ROLE_ARN alone is an IRSA webhook that did not apply: a broken web
+    # identity, so a stray key beside it is not picked. GitHub OIDC uses the
+    # same variable, with its own token.
+    stray_role = ctx.get(ev.ROLE_ARN) and not ctx.get(ev.GITHUB_TOKEN_URL)
+    if token_file or stray_role:
         role_arn = ctx.role_arn or ctx.get(ev.ROLE_ARN)
         found.append(
             _candidate(

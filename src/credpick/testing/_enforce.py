@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from .._keys import KeyClass, classify
+from .._keys import KeyClass, classify, is_long_lived
 from ..exceptions import StaticKeysRefused
 
 __all__ = ["StaticKeyWatch"]
@@ -123,6 +123,23 @@ def refusal(service: str, operation: str, key: KeyClass, where: str | None) -> S
             "role-based runtime (credpick_runtime.use('ec2-instance-profile'), 'ecs', "
             "'web-identity', ...), instead of passing keys or reading AWS_ACCESS_KEY_ID"
         ),
+    )
+
+
+def _long_lived(signer: Any, auth: Any, request_credentials: Any) -> KeyClass | None:
+    """What the signer's credentials are, if long-lived by the one rule; else ``None``."""
+    frozen = getattr(auth, "credentials", None)  # bearer-token signers have none
+    access_key = getattr(frozen, "access_key", None)
+    if not isinstance(access_key, str) or not access_key:
+        return None  # no credentials (anonymous), or not ours to judge: botocore will fail
+    if _moto_fake_key(access_key):
+        return None  # moto answers in this process: its placeholder key goes nowhere
+    token = getattr(frozen, "token", None)
+    if not is_long_lived(access_key, token):  # the one rule, as the policy applies it
+        return None
+    source = request_credentials or getattr(signer, "_credentials", None)
+    return classify(
+        _Resolved(access_key=access_key, token=token, method=getattr(source, "method", None))
     )
 
 
@@ -227,21 +244,9 @@ class StaticKeyWatch:
 
     def _check(self, signer: Any, auth: Any, request_credentials: Any) -> None:
         __tracebackhide__ = True
-        frozen = getattr(auth, "credentials", None)  # bearer-token signers have none
-        access_key = getattr(frozen, "access_key", None)
-        if not isinstance(access_key, str) or not access_key:
-            return  # no credentials (anonymous), or not ours to judge: botocore will fail
-        if _moto_fake_key(access_key):
-            return  # moto answers in this process: its placeholder key goes nowhere
-        source = request_credentials or getattr(signer, "_credentials", None)
-        key = classify(
-            _Resolved(
-                access_key=access_key,
-                token=getattr(frozen, "token", None),
-                method=getattr(source, "method", None),
-            )
-        )
-        if not key.long_lived:
+        # Classified in a helper that returns: the raising frame keeps no secret.
+        key = _long_lived(signer, auth, request_credentials)
+        if key is None:
             return
         if key.method == "explicit" and _assuming_a_role():
             # botocore passes a source profile's keys to its STS client explicitly.
