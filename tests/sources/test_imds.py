@@ -132,9 +132,11 @@ def test_instance_without_role_lets_static_keys_through(
 
 
 @pytest.mark.parametrize("make_endpoint", ["refusing", "unroutable", "silent"])
-def test_no_metadata_service_means_no_candidate(
+def test_a_configured_endpoint_that_fails_is_a_failure_not_absence(
     monkeypatch: pytest.MonkeyPatch, make_endpoint: str
 ) -> None:
+    # AWS_EC2_METADATA_SERVICE_ENDPOINT says a metadata service is there:
+    # silence from it is a broken source, never "not on EC2".
     monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
 
     def run(url: str) -> credpick.Detection:
@@ -142,13 +144,37 @@ def test_no_metadata_service_means_no_candidate(
         return credpick.detect(timeouts=Timeouts(imds_connect=0.1, imds_read=0.2))
 
     if make_endpoint == "refusing":
-        d = run(refusing_endpoint())
+        url = refusing_endpoint()
+        d = run(url)
     else:
         with (unroutable_endpoint if make_endpoint == "unroutable" else silent_endpoint)() as url:
             d = run(url)
-    assert isinstance(
-        d.error, credpick.NoCredentialsFound if make_endpoint != "silent" else credpick.SourceFailed
-    )
+    assert isinstance(d.error, credpick.SourceFailed)
+    assert d.error.kind == "ec2-instance-profile"
+    assert url in str(d.error)
+    if make_endpoint != "silent":
+        assert "AWS_EC2_METADATA_SERVICE_ENDPOINT is set" in str(d.error)
+
+
+@pytest.mark.parametrize("make_endpoint", ["refusing", "unroutable"])
+def test_no_answer_without_signs_of_ec2_means_no_candidate(
+    monkeypatch: pytest.MonkeyPatch, make_endpoint: str
+) -> None:
+    # No endpoint set and no hardware signs (unreadable DMI, as in many
+    # containers): the default address not answering means "not on EC2".
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
+
+    def run(url: str) -> credpick.Detection:
+        monkeypatch.setattr(imds_source, "DEFAULT_ENDPOINT", url + "/")
+        return credpick.detect(timeouts=Timeouts(imds_connect=0.1, imds_read=0.2))
+
+    if make_endpoint == "refusing":
+        d = run(refusing_endpoint())
+    else:
+        with unroutable_endpoint() as url:
+            d = run(url)
+    assert isinstance(d.error, credpick.NoCredentialsFound)
+    assert d.candidates == ()
 
 
 def test_hardware_that_is_not_ec2_skips_the_probe(make_context: Any, tmp_path: Path) -> None:
