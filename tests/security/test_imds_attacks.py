@@ -75,7 +75,9 @@ class HostileImds(HostileEndpoint):
     """
 
     def __init__(self, target: str, mode: str, **kwargs: Any) -> None:
-        parent: HostileMode = mode if mode in ("slow-headers", "huge", "redirect") else "reply"  # type: ignore[assignment]
+        parent: HostileMode = (
+            mode if mode in ("slow-headers", "huge", "redirect", "hold") else "reply"
+        )  # type: ignore[assignment]
         super().__init__(parent, **kwargs)
         self.target = target
         self.attack = mode

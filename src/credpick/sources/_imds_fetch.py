@@ -84,8 +84,19 @@ def _failed(step: str, failure: http.Failure) -> Step:
     return Step(reason=f"the {step} request {verb}: {failure.cause} ({where})", failure=failure)
 
 
+def _locate(conn: http.Connection, step: Step) -> Step:
+    """The step, its reason naming the endpoint (a failure's already does)."""
+    if step.value is not None or step.failure is not None:
+        return step
+    return attrs.evolve(step, reason=f"{step.reason} ({display_url(conn.endpoint)})")
+
+
 def put_token(conn: http.Connection) -> Step:
     """``PUT /latest/api/token``; ``status`` 403, 404 or 405 means IMDSv1 only."""
+    return _locate(conn, _put_token(conn))
+
+
+def _put_token(conn: http.Connection) -> Step:
     got = conn.request("PUT", TOKEN_PATH, {TTL_HEADER: "21600"}, cap=http.TOKEN_CAP)
     if isinstance(got, http.Failure):
         return _failed("IMDSv2 token", got)
@@ -109,6 +120,12 @@ def get_text(
     conn: http.Connection, step: str, path: str, token: str | None, cap: int, shape: re.Pattern[str]
 ) -> Step:
     """A one-line text reply (role name, region), checked against its shape."""
+    return _locate(conn, _get_text(conn, step, path, token, cap, shape))
+
+
+def _get_text(
+    conn: http.Connection, step: str, path: str, token: str | None, cap: int, shape: re.Pattern[str]
+) -> Step:
     got = conn.request("GET", path, _headers(token), cap=cap)
     if isinstance(got, http.Failure):
         return _failed(step, got)
@@ -127,7 +144,7 @@ def get_role(conn: http.Connection, token: str | None) -> Step:
     """The instance profile's role name; ``status`` 404 means no role is attached."""
     found = get_text(conn, "role-name", ROLE_PATH, token, http.ROLE_NAME_CAP, ROLE_SHAPE)
     if found.status == 404:
-        return Step(reason="the instance has no IAM role attached", status=404)
+        return _locate(conn, Step(reason="the instance has no IAM role attached", status=404))
     return found
 
 
@@ -163,8 +180,10 @@ def get_credentials(conn: http.Connection, role: str, token: str | None) -> dict
     if isinstance(got, http.Failure):
         return _failed("credentials", got)
     if got.status != 200:
-        return Step(reason=f"the credentials request answered HTTP {got.status}", status=got.status)
-    return _credentials(got.body, role)
+        why = f"the credentials request answered HTTP {got.status}"
+        return _locate(conn, Step(reason=why, status=got.status))
+    found = _credentials(got.body, role)
+    return _locate(conn, found) if isinstance(found, Step) else found
 
 
 def stretch(metadata: dict[str, Any], now: dt.datetime) -> None:
