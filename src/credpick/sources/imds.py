@@ -95,7 +95,8 @@ class _State:
 
 
 _state = _State()
-os.register_at_fork(after_in_child=_state.after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_state.after_fork)
 
 
 def clear_cache() -> None:
