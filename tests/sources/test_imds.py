@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -429,3 +431,35 @@ def test_a_child_forked_during_a_probe_can_detect(imds: Any) -> None:
     imds.stop()  # releases the parent's held request
     parent.join(timeout=20)
     assert os.waitstatus_to_exitcode(status) == 0, "child exit code (4: probe state kept)"
+
+
+def test_an_https_endpoint_works_end_to_end(
+    imds: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A TLS proxy in front of the metadata service: every request over the
+    # bounded client's TLS reads, the refresh's too.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    httpd = imds._httpd
+    httpd.socket = server.wrap_socket(httpd.socket, server_side=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    monkeypatch.setenv(
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint.replace("http:", "https:")
+    )
+    credentials = credpick.session().get_credentials()
+    assert credentials.get_frozen_credentials().secret_key == imds.credentials.secret_access_key
+    first = imds.credentials
+    imds.rotate(expires_in=dt.timedelta(hours=12))
+    with time_machine.travel(first.expiration - dt.timedelta(minutes=5)):
+        assert credentials.get_frozen_credentials().access_key == imds.credentials.access_key_id

@@ -95,9 +95,10 @@ class _Deadline:
         self._arm()
         self._sock.sendall(data)
 
-    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
+    def recv_into(self, buffer: Any) -> int:
         self._arm()
-        return self._sock.recv_into(buffer, nbytes)
+        # No size argument: a TLS socket reads 0 bytes when told 0.
+        return self._sock.recv_into(buffer)
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
         self._readers += 1
