@@ -162,8 +162,8 @@ NETWORK_FAULTS = (
 )
 _NETWORK_EXPECT: dict[str, dict[str, tuple[str, str]]] = {
     "imds": {
-        "connection refused": (FAILS, "the credential endpoint gave no usable credentials"),
-        "packet drop": (BOUNDED, "the credential endpoint gave no usable credentials"),
+        "connection refused": (FAILS, "the credentials request failed: connection refused"),
+        "packet drop": (BOUNDED, "the credentials request timed out: no connection within"),
         "read hang": (BOUNDED, "the credentials request timed out"),
         "HTTP 4xx": (FAILS, "the credentials request answered HTTP 403"),
         "HTTP 5xx": (FAILS, "the credentials request answered HTTP 500"),

@@ -1,34 +1,43 @@
 """EC2 instance profile, through the instance metadata service (IMDSv2).
 
-The only source whose detection touches the network. The probe is gated (skipped
-when the metadata service is disabled or the hardware says this is not EC2),
-uses a short connect timeout so an address that drops packets answers at once,
-and its verdict is cached for the process. The probe's token and role name are
-reused by the first credential fetch, so a session costs botocore's three
-requests (token, role name, credentials), not more.
+The only source whose detection touches the network. The probe is gated
+(skipped when the metadata service is disabled or the hardware says this is
+not EC2), bounded (a short connect timeout, then one deadline per request and
+a cap on every reply; see :mod:`._imds_http`), shared by concurrent callers,
+reset in a forked child, and its verdict is cached: negative verdicts only for
+a while (:data:`RETRY_AFTER`). The probe's token and role name are reused by
+the first credential fetch, so a session costs three requests (token, role
+name, credentials). Every fetch, the first and each refresh, goes through
+credpick's own IMDSv2 path (:mod:`._imds_fetch`).
+
+Fail closed: where the metadata service must exist (an endpoint set in
+``AWS_EC2_METADATA_SERVICE_ENDPOINT``, or hardware that says EC2), an
+endpoint that refuses, drops or fails TLS is a failed candidate, never "not
+on EC2", so a stray long-lived key beside it is not used.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import http.client
-import json
-import re
+import os
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from botocore.credentials import RefreshableCredentials
-from botocore.exceptions import CredentialRetrievalError
-from botocore.utils import InstanceMetadataFetcher
 
 from .. import _envvars as ev
+from .. import _safe_io
 from .._context import Context
+from .._mask import display_url
 from .._model import Candidate, SourceKind, Status
 from ..exceptions import SourceFailed
+from . import _imds_fetch as fetch
+from . import _imds_http as http
 from ._base import BuildInputs
+
+if TYPE_CHECKING:
+    from .._policy import Policy
 
 KIND = SourceKind.EC2_INSTANCE_PROFILE
 LOOKS_AT = "the instance metadata service"
@@ -36,25 +45,20 @@ NETWORK = True
 
 DEFAULT_ENDPOINT = "http://169.254.169.254/"
 IPV6_ENDPOINT = "http://[fd00:ec2::254]/"
-_TOKEN_PATH = "/latest/api/token"
-_ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
-# What may come back from the network and be used: a token is sent back as a
-# header (printable ASCII), a role name goes into a URL (IAM's own rule).
-_TOKEN_SHAPE = re.compile(r"[\x21-\x7e]{1,4096}")
-_ROLE_SHAPE = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
-_HOP_LIMIT_FIX = (
-    "from a container this usually means the instance's metadata hop limit is 1; raise it: "
-    "aws ec2 modify-instance-metadata-options --instance-id <id> --http-put-response-hop-limit 2"
-)
+#: How long a negative verdict (nothing answers, no role, IMDSv1 only, a token
+#: request that timed out) is kept before the service is asked again.
+RETRY_AFTER = dt.timedelta(minutes=5)
+_DMI_CAP = 4096
 
 
 @attrs.frozen
 class Probe:
     """The verdict on one metadata endpoint.
 
-    ``state`` is one of: ``absent`` (nothing answers), ``v2`` (tokens work),
-    ``v1-only`` (token PUT refused), ``token-timeout`` (the token PUT never
-    answered), ``error`` (an unusable answer), ``no-role`` (no instance profile).
+    ``state`` is one of: ``unreachable`` (nothing answers: refused, dropped,
+    or no TLS session), ``v2`` (tokens work), ``v1-only`` (token PUT
+    refused), ``token-timeout`` (the token PUT never answered in time),
+    ``error`` (an unusable answer), ``no-role`` (no instance profile).
     """
 
     endpoint: str
@@ -65,19 +69,41 @@ class Probe:
     retry_after: dt.datetime | None = None
 
 
-#: How long a connect timeout counts as "no metadata service here".
-ABSENT_RETRY = dt.timedelta(minutes=5)
-_cache: dict[str, Probe] = {}
-_regions: dict[str, str] = {}
-_cache_lock = threading.Lock()
-_probe_locks: dict[str, threading.Lock] = {}
+class _Flight:
+    """A probe in progress: the callers that wait for it share its verdict."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.verdict: Probe | None = None
+
+
+class _State:
+    """Everything the module shares between threads, replaced whole in a forked child."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.verdicts: dict[str, Probe] = {}
+        self.regions: dict[str, str] = {}
+        self.flights: dict[str, _Flight] = {}
+
+    def after_fork(self) -> None:
+        # The parent's threads do not exist here: a lock one of them held
+        # stays held forever, and a probe it had in flight never finishes.
+        # Finished verdicts are about the same instance, so they stay.
+        self.lock = threading.Lock()
+        self.flights = {}
+
+
+_state = _State()
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_state.after_fork)
 
 
 def clear_cache() -> None:
     """Forget every cached verdict and region (tests, or after the instance changes)."""
-    with _cache_lock:
-        _cache.clear()
-        _regions.clear()
+    with _state.lock:
+        _state.verdicts.clear()
+        _state.regions.clear()
 
 
 def endpoint(ctx: Context) -> str:
@@ -91,10 +117,32 @@ def endpoint(ctx: Context) -> str:
 
 
 def _read(ctx: Context, path: str) -> str | None:
+    # Bounded and non-blocking: a FIFO planted at a DMI path must not hang detection.
     try:
-        return (ctx.root / path).read_text(encoding="utf-8", errors="replace").strip().lower()
-    except OSError:
+        data = _safe_io.read_bytes(ctx.root / path, limit=_DMI_CAP)
+    except _safe_io.FileProblem:
         return None
+    return data.decode("utf-8", "replace").strip().lower()
+
+
+# Each file, and how its (lower-cased) content starts on EC2.
+_SIGNS = (
+    ("sys/class/dmi/id/sys_vendor", "amazon ec2"),
+    ("sys/class/dmi/id/product_uuid", "ec2"),
+    ("sys/class/dmi/id/board_asset_tag", "i-"),
+    ("sys/hypervisor/uuid", "ec2"),
+)
+
+
+def hardware_signs(ctx: Context) -> tuple[str, ...]:
+    """The hardware identity files under ``ctx.root`` that say EC2."""
+    found = []
+    for path, mark in _SIGNS:
+        value = _read(ctx, path)
+        exact = path.endswith("sys_vendor")
+        if value is not None and (value == mark if exact else value.startswith(mark)):
+            found.append("/" + path)
+    return tuple(found)
 
 
 def skip_reason(ctx: Context) -> str | None:
@@ -104,145 +152,111 @@ def skip_reason(ctx: Context) -> str | None:
     if ctx.get(ev.IMDS_ENDPOINT):
         return None  # someone pointed us at an endpoint: ask it
     vendor = _read(ctx, "sys/class/dmi/id/sys_vendor")
-    signs = (
-        vendor == "amazon ec2",
-        (_read(ctx, "sys/class/dmi/id/product_uuid") or "").startswith("ec2"),
-        (_read(ctx, "sys/class/dmi/id/board_asset_tag") or "").startswith("i-"),
-        (_read(ctx, "sys/hypervisor/uuid") or "").startswith("ec2"),
-    )
-    if vendor is not None and not any(signs):
+    if vendor is not None and not hardware_signs(ctx):
         return f"hardware vendor is '{vendor}' (/sys/class/dmi/id/sys_vendor), not Amazon EC2"
     return None
 
 
-class _Timeout(Exception):
-    pass
-
-
-def _request(
-    conn: http.client.HTTPConnection, method: str, path: str, headers: Mapping[str, str]
-) -> tuple[int, bytes]:
-    try:
-        conn.request(method, path, headers=dict(headers))
-        response = conn.getresponse()
-        return response.status, response.read()
-    except TimeoutError as exc:
-        raise _Timeout from exc
-
-
-def _open(ctx: Context, url: str) -> tuple[http.client.HTTPConnection | None, bool]:
-    """Connect with the short connect timeout, then switch to the read timeout.
-
-    Returns the connection (or ``None``) and whether the connect timed out.
-    """
-    parts = urlsplit(url)
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = cls(parts.hostname or "", parts.port, timeout=ctx.timeouts.imds_connect)
-    try:
-        conn.connect()
-    except TimeoutError:
-        return None, True
-    except OSError:
-        return None, False
-    assert conn.sock is not None
-    conn.sock.settimeout(ctx.timeouts.imds_read)
-    return conn, False
-
-
-def _connect(ctx: Context, url: str) -> http.client.HTTPConnection | None:
-    return _open(ctx, url)[0]
+def must_answer(ctx: Context) -> str | None:
+    """Why the metadata service must exist here, or ``None`` when silence means "not EC2"."""
+    if ctx.get(ev.IMDS_ENDPOINT):
+        return f"{ev.IMDS_ENDPOINT} is set"
+    signs = hardware_signs(ctx)
+    if signs:
+        return f"the hardware says EC2 ({', '.join(signs)})"
+    return None
 
 
 def _probe(ctx: Context, url: str) -> Probe:
-    conn, timed_out = _open(ctx, url)
-    if conn is None and timed_out:
-        # A refusal is final, but a connect that timed out may be a busy
-        # instance: remember it for a while, not for the life of the process.
-        return Probe(
-            url,
-            "absent",
-            f"no answer within {ctx.timeouts.imds_connect} s at {url}",
-            retry_after=ctx.clock() + ABSENT_RETRY,
-        )
-    if conn is None:
-        return Probe(url, "absent", f"nothing answers at {url} (connection refused)")
-    try:
-        try:
-            status, body = _request(
-                conn, "PUT", _TOKEN_PATH, {"x-aws-ec2-metadata-token-ttl-seconds": "21600"}
-            )
-        except _Timeout:
-            return Probe(url, "token-timeout", "the IMDSv2 token request timed out")
-        headers: dict[str, str] = {}
-        if status == 200:
-            token = body.decode("utf-8", "replace").strip()
-            if not _TOKEN_SHAPE.fullmatch(token):  # it goes back out as a header
-                return Probe(
-                    url, "error", "the token request returned something that is not a token"
-                )
-            headers["x-aws-ec2-metadata-token"] = token
-        elif status in (403, 404, 405):
-            # No IMDSv1 request here: whether to make one is the policy's call.
-            return Probe(url, "v1-only", f"the IMDSv2 token request was refused (HTTP {status})")
-        else:
-            return Probe(url, "error", f"the token request answered HTTP {status}")
-        try:
-            status, body = _request(conn, "GET", _ROLE_PATH, headers)
-        except _Timeout:
-            return Probe(url, "error", "the role-name request timed out")
-        if status == 404:
-            return Probe(url, "no-role", "the instance has no IAM role attached")
-        role = body.decode("utf-8", "replace").strip().splitlines()
-        if status != 200 or not role:
-            return Probe(url, "error", f"the role-name request answered HTTP {status}")
-        if not _ROLE_SHAPE.fullmatch(role[0]):  # it goes into a URL, and into evidence
-            return Probe(
-                url, "error", "the role-name request returned something that is not a role name"
-            )
-        return Probe(url, "v2", f"role '{role[0]}' over IMDSv2", role[0], token)
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        return Probe(
-            url, "error", f"the metadata service broke the connection ({type(exc).__name__})"
-        )
-    finally:
-        conn.close()
+    """Token, then role name, on one bounded connection. Never raises for the network."""
+    with http.Connection(
+        url, connect_timeout=ctx.timeouts.imds_connect, deadline=ctx.timeouts.imds_read
+    ) as conn:
+        token = fetch.put_token(conn)
+        if token.value is None:
+            if token.failure is not None and token.failure.unreachable:
+                return Probe(url, "unreachable", token.failure.cause)
+            if token.timed_out:
+                return Probe(url, "token-timeout", token.reason)
+            if token.status in (403, 404, 405):
+                # No IMDSv1 request here: whether to make one is the policy's call.
+                return Probe(url, "v1-only", token.reason)
+            return Probe(url, "error", token.reason)
+        role = fetch.get_role(conn, token.value)
+        if role.status == 404:
+            return Probe(url, "no-role", role.reason)
+        if role.value is None:
+            return Probe(url, "error", role.reason)
+        return Probe(url, "v2", f"role '{role.value}' over IMDSv2", role.value, token.value)
+
+
+def _fresh(ctx: Context, cached: Probe | None, strict: bool) -> Probe | None:
+    if cached is None:
+        return None
+    if cached.retry_after is not None and ctx.clock() >= cached.retry_after:
+        return None
+    if strict and cached.state == "unreachable":
+        return None  # a failure where the service must exist is asked again each time
+    return cached
+
+
+def _keep(ctx: Context, verdict: Probe) -> Probe | None:
+    """The verdict as cached: negative ones with a retry time, errors not at all."""
+    if verdict.state == "error":
+        return None  # a passing 5xx must not break the process for good
+    if verdict.state == "v2":
+        return verdict
+    return attrs.evolve(verdict, retry_after=ctx.clock() + RETRY_AFTER)
 
 
 def probe(ctx: Context) -> Probe:
     """The cached verdict for this context's endpoint, probing once if needed.
 
-    Concurrent callers share one probe: the first probes while the others wait
-    for its verdict, so threads never act on different verdicts (one using the
-    role while another, whose probe lost a race, used a stray key). An
-    ``error`` verdict is not cached: a passing 5xx must not break the process
-    for good, so the next caller asks again.
+    Concurrent callers share one probe: the first probes while the others
+    wait for its verdict, so threads never act on different verdicts (one
+    using the role while another, whose probe lost a race, used a stray key).
     """
     url = endpoint(ctx)
-
-    def fresh(cached: Probe | None) -> Probe | None:
-        if (
-            cached is not None
-            and cached.retry_after is not None
-            and ctx.clock() >= cached.retry_after
-        ):
-            return None
-        return cached
-
-    with _cache_lock:
-        cached = fresh(_cache.get(url))
+    strict = must_answer(ctx) is not None
+    with _state.lock:
+        cached = _fresh(ctx, _state.verdicts.get(url), strict)
         if cached is not None:
             return cached
-        single_flight = _probe_locks.setdefault(url, threading.Lock())
-    with single_flight:
-        with _cache_lock:
-            cached = fresh(_cache.get(url))
-        if cached is not None:
-            return cached
+        flight = _state.flights.get(url)
+        leader = flight is None
+        if flight is None:
+            flight = _state.flights[url] = _Flight()
+    if not leader:
+        # The leader's probe is bounded; this bound only guards against a bug.
+        t = ctx.timeouts
+        flight.done.wait(t.imds_connect + 3 * t.imds_read + 5.0)
+        return flight.verdict or _probe(ctx, url)
+    verdict: Probe | None = None
+    try:
         verdict = _probe(ctx, url)
-        if verdict.state != "error":
-            with _cache_lock:
-                _cache[url] = verdict
-    return verdict
+    finally:
+        kept = _keep(ctx, verdict) if verdict is not None else None
+        with _state.lock:
+            if kept is not None:
+                _state.verdicts[url] = kept
+            if _state.flights.get(url) is flight:
+                del _state.flights[url]
+        flight.verdict = kept or verdict
+        flight.done.set()
+    return kept or verdict
+
+
+def _candidate(verdict: Probe, status: Status, reason: str, fix: str | None) -> Candidate:
+    return Candidate(
+        kind=KIND,
+        status=status,
+        origin="instance metadata",
+        evidence=(f"metadata service at {display_url(verdict.endpoint)}", verdict.detail),
+        reason=reason,
+        fix=fix,
+        role_arn=None,
+        params={"endpoint": verdict.endpoint, "state": verdict.state},
+    )
 
 
 def detect(ctx: Context) -> list[Candidate]:
@@ -250,127 +264,110 @@ def detect(ctx: Context) -> list[Candidate]:
     if skip_reason(ctx) is not None:
         return []
     verdict = probe(ctx)
-    if verdict.state == "absent":
-        return []
-    evidence = (f"metadata service at {verdict.endpoint}", verdict.detail)
-    status, reason, fix = Status.AVAILABLE, "instance profile role", None
-    if verdict.state == "no-role":
-        status, reason = Status.UNAVAILABLE, verdict.detail
-        fix = "attach an instance profile to the instance"
-    elif verdict.state == "error":
-        status, reason = Status.FAILED, verdict.detail
-        fix = "check the instance's metadata options (http-endpoint enabled)"
-    elif verdict.state == "token-timeout":
-        reason, fix = verdict.detail, _HOP_LIMIT_FIX
-    elif verdict.state == "v1-only":
-        reason = verdict.detail
-    return [
-        Candidate(
-            kind=KIND,
-            status=status,
-            origin="instance metadata",
-            evidence=evidence,
-            reason=reason,
-            fix=fix,
-            role_arn=None,
-            params={"endpoint": verdict.endpoint, "state": verdict.state},
+    if verdict.state == "unreachable":
+        why = must_answer(ctx)
+        if why is None:
+            return []  # no hardware signs, no endpoint set: this is not EC2
+        shown = display_url(verdict.endpoint)
+        fix = (
+            f"point {ev.IMDS_ENDPOINT} at a metadata service that answers, or unset it"
+            if ctx.get(ev.IMDS_ENDPOINT)
+            else f"{fetch.UNREACHABLE_FIX}; or set {ev.IMDS_DISABLED}=true where this "
+            "process must not use the instance profile"
         )
-    ]
+        reason = f"the metadata service at {shown} cannot be reached ({verdict.detail}), and {why}"
+        return [_candidate(verdict, Status.FAILED, reason, fix)]
+    if verdict.state == "no-role":
+        fix = "attach an instance profile to the instance"
+        return [_candidate(verdict, Status.UNAVAILABLE, verdict.detail, fix)]
+    if verdict.state == "error":
+        fix = "check the instance's metadata options (http-endpoint enabled)"
+        return [_candidate(verdict, Status.FAILED, verdict.detail, fix)]
+    if verdict.state == "token-timeout":
+        return [_candidate(verdict, Status.AVAILABLE, verdict.detail, fetch.HOP_LIMIT_FIX)]
+    if verdict.state == "v1-only":
+        return [_candidate(verdict, Status.AVAILABLE, verdict.detail, None)]
+    return [_candidate(verdict, Status.AVAILABLE, "instance profile role", None)]
 
 
-def _first_fetch(ctx: Context, verdict: Probe) -> dict[str, Any] | None:
-    """Fetch the credentials with the probe's token and role: one request."""
-    if verdict.role_name is None:
-        return None
-    conn = _connect(ctx, verdict.endpoint)
-    if conn is None:
-        # The service answered the probe: a slow connect now (the probe's short
-        # connect timeout is for telling "not EC2" apart) is not a verdict.
-        # botocore's fetcher starts over, with its own timeout and token.
-        return None
-    headers = {"x-aws-ec2-metadata-token": verdict.token} if verdict.token else {}
-    try:
-        status, body = _request(conn, "GET", _ROLE_PATH + verdict.role_name, headers)
-    except (_Timeout, OSError, http.client.HTTPException) as exc:
-        what = "timed out" if isinstance(exc, _Timeout) else f"failed ({type(exc).__name__})"
-        raise SourceFailed(f"the credentials request {what}", kind=KIND.value) from None
-    finally:
-        conn.close()
-    if status == 401:
-        return None  # token expired since the probe: let botocore start over
-    if status != 200:
-        raise SourceFailed(f"the credentials request answered HTTP {status}", kind=KIND.value)
-    try:
-        data = json.loads(body)
-        fields = [data[k] for k in ("AccessKeyId", "SecretAccessKey", "Token", "Expiration")]
-        if not all(isinstance(v, str) and v for v in fields):
-            raise TypeError  # a null or a number where a string belongs
-        return {
-            "role_name": verdict.role_name,
-            "access_key": fields[0],
-            "secret_key": fields[1],
-            "token": fields[2],
-            "expiry_time": fields[3],
-        }
-    except (ValueError, KeyError, TypeError):
-        # Never quote the body: it may hold a secret.
-        raise SourceFailed(
-            "the metadata service returned credentials that are not valid JSON",
-            kind=KIND.value,
-            fix="the instance's metadata service is unhealthy; retry or replace the instance",
-        ) from None
+def _fetcher(ctx: Context, url: str, allow_imdsv1: bool) -> fetch.InstanceFetcher:
+    t = ctx.timeouts
+    # The probe's short connect timeout tells "not EC2" apart; a service
+    # that answered it gets the read deadline to accept a fetch, as botocore.
+    return fetch.InstanceFetcher(
+        endpoint=url,
+        connect_timeout=max(t.imds_connect, t.imds_read),
+        deadline=t.imds_read,
+        allow_imdsv1=allow_imdsv1,
+        clock=ctx.clock,
+    )
+
+
+_NOT_USABLE = {
+    "no-role": "attach an instance profile to the instance",
+    "error": fetch.UNHEALTHY_FIX,
+    "unreachable": fetch.UNREACHABLE_FIX,
+}
 
 
 @attrs.frozen
-class ImdsProvider:
-    """Credentials from the instance profile, refreshed by botocore's fetcher."""
+class InstanceProvider:
+    """Credentials from the instance profile, refreshed through credpick's IMDSv2 path.
+
+    botocore's ``RefreshableCredentials`` decides when to refresh; every
+    fetch (the first reuses the probe's token and role name) is bounded and
+    capped, and a failure raises :class:`~credpick.SourceFailed`.
+    """
 
     METHOD = "iam-role"
 
-    inputs: BuildInputs = attrs.field(repr=False)
+    context: Context = attrs.field(repr=False)
+    allow_imdsv1: bool = False
 
     def load(self) -> Any:
-        ctx = self.inputs.context
-        verdict = probe(ctx)
-        fetcher = InstanceMetadataFetcher(
-            timeout=ctx.timeouts.imds_read,
-            num_attempts=1,
-            env=dict(ctx.env),
-            config={
-                "ec2_metadata_service_endpoint": verdict.endpoint,
-                "ec2_metadata_v1_disabled": not self.inputs.policy.allow_imdsv1,
-                # botocore's own chain passes its advisory window (15 min) here.
-                "ec2_credential_refresh_window": 15 * 60,
-            },
-        )
-        metadata = _first_fetch(ctx, verdict) or fetcher.retrieve_iam_role_credentials()
-        if not metadata:
-            # botocore's fetcher swallows errors and returns {}: fail closed here.
-            raise SourceFailed("the metadata service returned no credentials", kind=KIND.value)
-        return RefreshableCredentials.create_from_metadata(
-            metadata, method=self.METHOD, refresh_using=_refresher(fetcher)
-        )
+        """Fetch now; the result refreshes itself.
 
-
-def _refresher(fetcher: InstanceMetadataFetcher) -> Callable[[], dict[str, Any]]:
-    """botocore's fetcher, but a failed fetch raises instead of returning ``{}``.
-
-    botocore turns ``{}`` into an error outside its refresh error handling, so
-    a metadata hiccup 10 to 15 minutes before expiry (the advisory window,
-    when the current credentials are still good) would fail the caller. A
-    raised error is logged there and the current credentials are kept.
-    """
-
-    def refresh() -> dict[str, Any]:
-        metadata: dict[str, Any] = fetcher.retrieve_iam_role_credentials()
-        if not metadata:
-            raise CredentialRetrievalError(
-                provider="iam-role", error_msg="the metadata service returned no credentials"
+        Raises:
+            SourceFailed: The metadata service gave no usable credentials.
+        """
+        ctx = self.context
+        if ctx.flag(ev.IMDS_DISABLED):
+            raise SourceFailed(
+                f"the instance profile was asked for, but {ev.IMDS_DISABLED}=true",
+                kind=KIND.value,
+                fix=f"unset {ev.IMDS_DISABLED}, or use another credential source",
             )
-        return metadata
+        verdict = probe(ctx)
+        fetcher = _fetcher(ctx, verdict.endpoint, self.allow_imdsv1)
+        if verdict.state in _NOT_USABLE:
+            shown = display_url(verdict.endpoint)
+            reason = (
+                f"the metadata service at {shown} cannot be reached ({verdict.detail})"
+                if verdict.state == "unreachable"
+                else verdict.detail
+            )
+            raise SourceFailed(
+                reason,
+                kind=KIND.value,
+                evidence=(f"metadata service at {display_url(verdict.endpoint)}",),
+                fix=_NOT_USABLE[verdict.state],
+            )
+        metadata = fetcher.fetch(fetch.Hint(verdict.role_name, verdict.token))
+        return RefreshableCredentials.create_from_metadata(
+            metadata, method=self.METHOD, refresh_using=fetcher.fetch
+        )
 
-    return refresh
+
+def instance_credentials(ctx: Context, policy: Policy) -> InstanceProvider:
+    """A provider of the instance profile's credentials, for other sources.
+
+    For a profile's ``credential_source = Ec2InstanceMetadata``: the same
+    probe, bounded IMDSv2 path and refresh as the ``ec2-instance-profile``
+    source; IMDSv1 only with ``Policy(allow_imdsv1=True)``. Its ``load()``
+    raises :class:`~credpick.SourceFailed` when the service cannot deliver.
+    """
+    return InstanceProvider(context=ctx, allow_imdsv1=policy.allow_imdsv1)
 
 
-def build(candidate: Candidate, inputs: BuildInputs) -> ImdsProvider:
-    return ImdsProvider(inputs=inputs)
+def build(candidate: Candidate, inputs: BuildInputs) -> InstanceProvider:
+    return instance_credentials(inputs.context, inputs.policy)
