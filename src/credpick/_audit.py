@@ -69,14 +69,17 @@ class _Iam:
             self.calls[_op_name(op)] += 1
 
     def _guarded(self, op: str, tolerate: Iterable[str], fn: Callable[[], Any]) -> Any:
+        failure: CredpickError | None = None
         try:
             return fn()
         except botocore.exceptions.ClientError as exc:
             if _code(exc) in tolerate:
                 return None
-            raise _translate(op, exc) from exc
+            failure = _translate(op, exc)
         except botocore.exceptions.BotoCoreError as exc:
-            raise _translate(op, exc) from exc
+            failure = _translate(op, exc)
+        # Raised outside the except block: IAM's reply stays out of the chain.
+        raise failure
 
     def call(self, op: str, *, tolerate: Iterable[str] = (), **kwargs: Any) -> Any:
         """Call ``op``; ``None`` when the error code is in ``tolerate``."""

@@ -10,6 +10,7 @@ import attrs
 
 from . import _files, _region
 from ._context import Context, Timeouts
+from ._mask import display_url
 from ._model import RANK, Candidate, Detection, SourceKind, Status
 from ._policy import Policy, apply
 from .exceptions import ConfigurationError, PolicyViolation
@@ -78,7 +79,7 @@ def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
         looked.append(f"ec2-instance-profile: not probed ({skip})")
     else:
         found += _imds.detect(ctx)
-        looked.append(f"ec2-instance-profile: probed {_imds.endpoint(ctx)}")
+        looked.append(f"ec2-instance-profile: probed {display_url(_imds.endpoint(ctx))}")
     return found, looked
 
 

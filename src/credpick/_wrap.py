@@ -121,19 +121,27 @@ def _resolve(bs: Any) -> tuple[Any, KeyClass | None, CredpickError | None]:
         _redact.remember(*_redact.credentials_secrets(credentials))
     except botocore.exceptions.ProfileNotFound as exc:
         profile = exc.kwargs.get("profile", "?")
-        return None, None, ConfigurationError(
-            f"the session's profile '{profile}' is not defined",
-            fix="define the profile in the AWS config file, or build the session without it",
+        return (
+            None,
+            None,
+            ConfigurationError(
+                f"the session's profile '{profile}' is not defined",
+                fix="define the profile in the AWS config file, or build the session without it",
+            ),
         )
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         provider = getattr(exc, "kwargs", {}).get("provider")
         named = isinstance(provider, str) and re.fullmatch(r"[\w-]{1,64}", provider, re.A)
-        return None, None, SourceFailed(
-            f"the session's credentials could not be resolved ({type(exc).__name__})",
-            fix="check the session's profile and credential provider",
-            evidence=(
-                *([f"botocore provider {provider}"] if named else []),
-                f"cause: {type(exc).__module__}.{type(exc).__name__}",
+        return (
+            None,
+            None,
+            SourceFailed(
+                f"the session's credentials could not be resolved ({type(exc).__name__})",
+                fix="check the session's profile and credential provider",
+                evidence=(
+                    *([f"botocore provider {provider}"] if named else []),
+                    f"cause: {type(exc).__module__}.{type(exc).__name__}",
+                ),
             ),
         )
     return credentials, keys, None
