@@ -50,7 +50,8 @@ _KEY = (
     r"|id_?token|x-amz-sso_bearer_token|x-aws-ec2-metadata-token|x-amz-signature"
     r"|x-amz-credential|signature|authorization(?:_?token)?|password|token"
 )
-_FIELD = rf"(?<![A-Za-z0-9])(?P<k>{_KEY})(?![A-Za-z0-9])"
+# Not inside a longer word, but right after an escaped newline ("\\r\\nToken:") too.
+_FIELD = rf"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))(?P<k>{_KEY})(?![A-Za-z0-9])"
 _NORMALISED = re.compile(r"[-_]")
 _SECRET_NAMES = frozenset(
     _NORMALISED.sub("", name.lower())
@@ -79,22 +80,25 @@ _PATTERNS = (
     # <SecretAccessKey>...</SecretAccessKey>
     re.compile(rf"(?P<head><{_FIELD}(?:\s[^>]*)?>)(?P<v>[^<]+)", re.I),
     # "Token": "..." and 'Authorization': b'...', also JSON escaped inside a string
-    re.compile(rf"(?P<head>{_FIELD}\\*[\"']?\s*[:=]\s*b?(?P<q>\\*[\"']))(?P<v>.*?)(?P=q)", re.I),
+    re.compile(
+        rf"(?P<head>{_FIELD}\\*[\"']?\s*[:=]\s*b?(?P<q>\\*[\"']))(?P<v>.*?)(?P<tail>(?P=q))", re.I
+    ),
     # the same, cut short by a truncated reply: an opening quote, no closing one
     re.compile(rf"(?P<head>{_FIELD}\\*[\"']?\s*[:=]\s*b?\\*[\"'])(?P<v>[^\s\"'\\<>&,;]+)", re.I),
     # x-amz-security-token:VALUE (canonical headers), WebIdentityToken=VALUE&,
     # Authorization: Bearer VALUE, Signature:\nHEX
     re.compile(
         rf"(?P<head>{_FIELD}\s*[:=]\s*)"
-        r"(?P<v>(?:(?:Bearer|Basic|AWS4-HMAC-SHA256)\s+)?[^\s\"'<>&,;)}\]]+)",
+        r"(?P<v>(?:(?:Bearer|Basic|AWS4-HMAC-SHA256)\s+)?[^\s\"'\\<>&,;)}\]]+)",
         re.I,
     ),
 )
 
 
 def _sub(match: re.Match[str]) -> str:
-    value = match.group("v")
-    return match.group(0) if value == REDACTED else match.group("head") + REDACTED
+    if match.group("v") == REDACTED:
+        return match.group(0)
+    return match.group("head") + REDACTED + (match.groupdict().get("tail") or "")
 
 
 def redact_text(text: str, known: Iterable[str] = ()) -> str:
