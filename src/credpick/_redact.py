@@ -101,14 +101,19 @@ def _sub(match: re.Match[str]) -> str:
     return match.group("head") + REDACTED + (match.groupdict().get("tail") or "")
 
 
+# The user info of a URL ("http://user:password@host/"), which botocore quotes
+# in its connection errors.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"'<>]*@")
+
+
 def redact_text(text: str, known: Iterable[str] = ()) -> str:
-    """``text`` with secret fields, the ``known`` values and key ids masked."""
+    """``text`` with secret fields, URL user info, the ``known`` values and key ids masked."""
     for value in sorted({k for k in known if len(k) >= _MIN_KNOWN}, key=len, reverse=True):
         for form in {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}:
             text = text.replace(form, REDACTED)
     for pattern in _PATTERNS:
         text = pattern.sub(_sub, text)
-    return scrub(text)
+    return scrub(_USERINFO.sub(rf"\g<scheme>{REDACTED}@", text))
 
 
 def _redact_json(value: Any) -> Any:

@@ -238,8 +238,10 @@ def wrap(
 
         chain = links(assume_role, Context.from_process())
     bs = botocore_session(session)
-    wrapped = session if isinstance(session, boto3.Session) else boto3.Session(botocore_session=bs)
+    # Resolved first: an undefined profile is then a ConfigurationError, not
+    # botocore's ProfileNotFound out of boto3.Session().
     keys = resolved_credentials(bs)[1]  # the credentials themselves are not kept
+    wrapped = session if isinstance(session, boto3.Session) else boto3.Session(botocore_session=bs)
     why, role = refusal(keys, policy, lambda: runtime_role(policy))
     region = wrapped.region_name
     fields = _fields(keys, role, region)

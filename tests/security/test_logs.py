@@ -14,36 +14,32 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import botocore.retries.standard
-import botocore.retryhandler
 import pytest
-from botocore.utils import ContainerMetadataFetcher
 
 import credpick
 from credpick import _redact
 from credpick.testing import Simulation
 from tests.helpers import SESSION_TOKEN, TEMP_SECRET
 from tests.security._leaks import WEB_IDENTITY_TOKEN, Records, leaks
-from tests.security._marked import MARKERS, SUCCEEDS, action, rig_for, scenarios
-
-
-def _no_delay(*args: Any, **kwargs: Any) -> float:
-    return 0.0
+from tests.security._marked import (
+    MARKERS,
+    SUCCEEDS,
+    action,
+    no_sleep,
+    rig_for,
+    scenarios,
+    simulation,
+)
 
 
 @pytest.fixture
 def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's retries stay; only the sleeps between them go."""
-    monkeypatch.setattr(ContainerMetadataFetcher, "SLEEP_TIME", 0)
-    monkeypatch.setattr(ContainerMetadataFetcher, "TIMEOUT_SECONDS", 0.5)
-    monkeypatch.setattr(botocore.retryhandler, "delay_exponential", _no_delay)
-    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", _no_delay)
+    no_sleep(monkeypatch)
 
 
 @pytest.fixture
 def sim(sts: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulation]:
-    with Simulation(sts=sts, monkeypatch=monkeypatch) as simulation:
-        yield simulation
+    yield from simulation(sts, monkeypatch)
 
 
 @pytest.mark.usefixtures("no_retry_sleep")
@@ -88,6 +84,7 @@ _WIRE = {
     "escaped json in a string": f'"{{\\"Token\\": \\"{SESSION_TOKEN}\\"}}"',
     "truncated json": f'{{"SecretAccessKey": "{TEMP_SECRET}',
     "metadata token header": f"x-aws-ec2-metadata-token: {SESSION_TOKEN}",
+    "url user info": f'Could not connect to the endpoint URL: "http://u:{TEMP_SECRET}@127.0.0.1/"',
 }
 
 
