@@ -113,7 +113,9 @@ def redact_text(text: str, known: Iterable[str] = ()) -> str:
             text = text.replace(form, REDACTED)
     for pattern in _PATTERNS:
         text = pattern.sub(_sub, text)
-    return scrub(_USERINFO.sub(rf"\g<scheme>{REDACTED}@", text))
+    if "@" in text:
+        text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
+    return scrub(text)
 
 
 def _redact_json(value: Any) -> Any:

@@ -302,7 +302,8 @@ def session(
         context=context,
         assume_role=assume_role,
     )
-    detection.raise_for_error()
+    if detection.error is not None:  # a copy: detection's own may chain a parser's error
+        raise _clean(detection.error)
     chosen = detection.chosen
     assert chosen is not None  # raise_for_error guarantees it
     region = detection.region
