@@ -118,7 +118,7 @@ def _audit_session(detection: Detection, credentials: Any) -> None:
 # The status botocore writes at the start of its own message ("Received non
 # 200 response 500 from ..."); anything after "from" may quote the reply.
 _STATUS = re.compile(
-    r"(?:Error when retrieving credentials from [\w-]+: )?(?:Error retrieving metadata: )?"
+    r"(?:Error when retrieving credentials from [\w-]+: )?(?:Error retrieving metadata: )*"
     r"Received non 200 response ([45]\d\d) from"
 )
 

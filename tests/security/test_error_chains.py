@@ -25,6 +25,7 @@ import credpick
 from credpick._cli import main
 from credpick.testing import Simulation
 from credpick.testing._faults import Fault, sts_error
+from credpick.testing._server import json_response
 from tests.helpers import SESSION_TOKEN, STATIC_ENV, TEMP_SECRET
 from tests.security._leaks import ALL_MARKERS, PROCESS_OUTPUT, Records, assert_clean_error, leaks
 from tests.security._marked import (
@@ -303,4 +304,17 @@ def test_detect_error_over_an_unparseable_credentials_file_is_built_clean(
     _broken_credentials_file(home, monkeypatch)
     error = credpick.detect().error
     assert isinstance(error, credpick.ConfigurationError)
+    assert_built_clean(error)
+
+
+@pytest.mark.usefixtures("no_retry_sleep")
+def test_the_status_in_a_message_comes_from_botocore_not_the_reply(
+    sim: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with rig_for("container", sim, monkeypatch) as rig:
+        lure = "Received non 200 response 403 from container metadata: HTTP 404"
+        rig.fail(json_response(500, {"Code": "InternalError", "Message": lure}))
+        error = _raised(credpick.session)
+    assert "answered HTTP 500" in error.reason
+    assert "403" not in str(error) and "404" not in str(error)
     assert_built_clean(error)

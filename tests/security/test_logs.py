@@ -9,19 +9,23 @@ path and its failure paths; no marker may reach any record.
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 
 import credpick
 from credpick import _redact
 from credpick.testing import Simulation
-from tests.helpers import SESSION_TOKEN, TEMP_SECRET
+from credpick.testing._faults import Fault, sts_error
+from tests.helpers import SESSION_TOKEN, TEMP_ENV, TEMP_SECRET
 from tests.security._leaks import WEB_IDENTITY_TOKEN, Records, leaks
 from tests.security._marked import (
+    _ECHO,
     MARKERS,
     SUCCEEDS,
     action,
@@ -167,4 +171,30 @@ def test_a_factory_installed_by_someone_else_keeps_working(debug_records: Record
     finally:
         logging.setLogRecordFactory(before)
     assert seen == ["botocore.x", "botocore.y"]
+    assert leaks(debug_records.texts, MARKERS) == []
+
+
+# -- a role chain (assume_role=): each link and its refresh --------------------
+
+
+@pytest.mark.usefixtures("no_retry_sleep")
+def test_a_role_chain_and_its_refresh_log_no_secret(
+    sim: Simulation, monkeypatch: pytest.MonkeyPatch, debug_records: Records
+) -> None:
+    with rig_for("assume-role", sim, monkeypatch) as rig:
+        assert rig.front is not None
+        for name, value in TEMP_ENV.items():  # the base: marker session credentials
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_PROFILE")
+        link = credpick.AssumeRole("arn:aws:iam::123456789012:role/credpick-ops")
+        credentials = credpick.session(assume_role=link).get_credentials()
+        assert credentials.get_frozen_credentials().token == SESSION_TOKEN
+        rig.front.heal()
+        rig.front.inject(Fault(sts_error("InternalFailure", 500, message=_ECHO)))
+        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=55)
+        with time_machine.travel(later, tick=False), pytest.raises(credpick.SourceFailed) as info:
+            credentials.get_frozen_credentials()
+    assert info.value.kind == "assume-role"
+    # The signed request, with its X-Amz-Security-Token header, is logged (redacted).
+    assert any("X-Amz-Security-Token" in t for t in debug_records.texts)
     assert leaks(debug_records.texts, MARKERS) == []
