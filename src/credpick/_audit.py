@@ -69,17 +69,13 @@ class _Iam:
             self.calls[_op_name(op)] += 1
 
     def _guarded(self, op: str, tolerate: Iterable[str], fn: Callable[[], Any]) -> Any:
-        failure: CredpickError | None = None
         try:
             return fn()
-        except botocore.exceptions.ClientError as exc:
-            if _code(exc) in tolerate:
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            if isinstance(exc, botocore.exceptions.ClientError) and _code(exc) in tolerate:
                 return None
             failure = _translate(op, exc)
-        except botocore.exceptions.BotoCoreError as exc:
-            failure = _translate(op, exc)
-        # Raised outside the except block: IAM's reply stays out of the chain.
-        raise failure
+        raise failure  # outside the except block: IAM's reply stays out of the chain
 
     def call(self, op: str, *, tolerate: Iterable[str] = (), **kwargs: Any) -> Any:
         """Call ``op``; ``None`` when the error code is in ``tolerate``."""
