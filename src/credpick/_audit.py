@@ -71,12 +71,11 @@ class _Iam:
     def _guarded(self, op: str, tolerate: Iterable[str], fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except botocore.exceptions.ClientError as exc:
-            if _code(exc) in tolerate:
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            if isinstance(exc, botocore.exceptions.ClientError) and _code(exc) in tolerate:
                 return None
-            raise _translate(op, exc) from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise _translate(op, exc) from exc
+            failure = _translate(op, exc)
+        raise failure  # outside the except block: IAM's reply stays out of the chain
 
     def call(self, op: str, *, tolerate: Iterable[str] = (), **kwargs: Any) -> Any:
         """Call ``op``; ``None`` when the error code is in ``tolerate``."""

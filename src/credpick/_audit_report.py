@@ -146,14 +146,16 @@ def parse_fail_on(fail_on: Collection[Flag | str] | str | None) -> frozenset[Fla
     if isinstance(fail_on, str):
         fail_on = tuple(fail_on.split(",")) if fail_on != "all" else tuple(Flag)
     flags = set()
+    known = {f.value: f for f in Flag}
     for value in fail_on:
-        try:
-            flags.add(Flag(value.strip() if isinstance(value, str) else value))
-        except ValueError:
+        # A lookup, not Flag(value): its ValueError would become the context.
+        flag = known.get(value.strip()) if isinstance(value, str) else None
+        if flag is None:
             raise ConfigurationError(
                 f"fail_on: {value!r} is not an audit flag",
                 fix=f"use some of: {', '.join(f.value for f in Flag)}, or 'all'",
-            ) from None
+            )
+        flags.add(flag)
     return frozenset(flags)
 
 

@@ -20,6 +20,7 @@ import botocore.exceptions
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
 from . import _envvars as ev
+from . import _redact
 from ._mask import scrub
 from .exceptions import ConfigurationError, CredpickError, SourceFailed
 
@@ -269,12 +270,18 @@ def _refresher(
     fetcher: Any, link: AssumeRole, n: int, total: int, caller: str
 ) -> Callable[[], Any]:
     def refresh() -> Any:
-        try:
-            return fetcher.fetch_credentials()
-        except CredpickError:  # the previous link failed, and said so
-            raise
-        except Exception as exc:
-            raise _failure(exc, link, n, total, caller) from None
+        failure: CredpickError | None = None
+        # The previous link's secrets are known: botocore signs with them.
+        with _redact.boundary(_redact.credentials_secrets(fetcher._source_credentials)):
+            try:
+                return fetcher.fetch_credentials()
+            except CredpickError as exc:  # the previous link failed, and said so
+                failure = exc.with_traceback(None)
+            except Exception as exc:
+                failure = _failure(exc, link, n, total, caller)
+        # Raised outside the except block: no __context__ to reach STS's reply.
+        assert failure is not None
+        raise failure
 
     return refresh
 

@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .exceptions import (
@@ -215,8 +215,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _whoami(args: argparse.Namespace) -> int:
-    import botocore.exceptions
-
     from ._detect import detect
     from ._session import session
 
@@ -224,18 +222,9 @@ def _whoami(args: argparse.Namespace) -> int:
     detection.raise_for_error()
     kind = detection.chosen.kind.value if detection.chosen else "?"
     built = session(profile_name=args.profile)
-    try:
-        identity = built.client("sts").get_caller_identity()
-    except botocore.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "Unknown")
-        _say("whoami", f"{kind}: STS GetCallerIdentity was rejected with {code}")
-        return FAILED
-    except botocore.exceptions.NoRegionError:
-        _say("whoami", f"{kind}: no region for STS (set AWS_REGION, or a profile's region)")
-        return FAILED
-    except botocore.exceptions.BotoCoreError as exc:
-        # Messages of botocore's own errors name endpoints and settings, not secrets.
-        _say("whoami", f"{kind}: STS GetCallerIdentity failed: {type(exc).__name__}: {exc}")
+    identity, problem = _caller_identity(built)
+    if problem is not None:
+        _say("whoami", f"{kind}: {problem}")
         return FAILED
     print(f"account  {identity.get('Account')}")
     print(f"arn      {identity.get('Arn')}")
@@ -243,10 +232,33 @@ def _whoami(args: argparse.Namespace) -> int:
     return OK
 
 
-def _say(command: str, text: str) -> None:
-    from ._mask import scrub
+def _caller_identity(built: Any) -> tuple[Any, str | None]:
+    """STS GetCallerIdentity, or what went wrong in words from structured facts."""
+    import botocore.exceptions
 
-    print(f"credpick {command}: {scrub(' '.join(text.split()))}", file=sys.stderr)
+    from . import _redact
+    from ._mask import display_url
+
+    credentials = built.get_credentials()
+    with _redact.boundary(_redact.credentials_secrets(credentials)):
+        try:
+            return built.client("sts").get_caller_identity(), None
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            return None, f"STS GetCallerIdentity was rejected with {code}"
+        except botocore.exceptions.NoRegionError:
+            return None, "no region for STS (set AWS_REGION, or a profile's region)"
+        except botocore.exceptions.BotoCoreError as exc:
+            # Not str(exc): it quotes the endpoint URL, user info and query included.
+            url = getattr(exc, "kwargs", {}).get("endpoint_url")
+            where = f" at {display_url(url)}" if isinstance(url, str) else ""
+            return None, f"STS GetCallerIdentity failed: {type(exc).__name__}{where}"
+
+
+def _say(command: str, text: str) -> None:
+    from ._report import shown
+
+    print(f"credpick {command}: {shown(' '.join(text.split()))}", file=sys.stderr)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ import attrs
 
 from . import _files, _region
 from ._context import Context, Timeouts
-from ._mask import scrub
+from ._mask import display_url, scrub
 from ._model import RANK, Candidate, Detection, SourceKind, Status
 from ._policy import Policy, apply, long_lived_key
 from .exceptions import ConfigurationError, PolicyViolation
@@ -83,7 +83,7 @@ def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
         looked.append(f"ec2-instance-profile: not probed ({skip})")
     else:
         found += _imds.detect(ctx)
-        looked.append(f"ec2-instance-profile: probed {_imds.endpoint(ctx)}")
+        looked.append(f"ec2-instance-profile: probed {display_url(_imds.endpoint(ctx))}")
     return _assume_role.absorb(found), looked
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._mask import scrub
+from ._mask import display_url, scrub
 from ._model import Detection, Status
 
 logger = logging.getLogger("credpick")
@@ -26,6 +27,26 @@ _MARK = {
     Status.UNAVAILABLE: ".",
 }
 _HEADERS = ("STATUS", "KIND", "RANK", "ORIGIN", "REASON")
+
+
+# Anything shaped like a URL inside shown text: its user info, query and
+# fragment may hold tokens, so it is shown through display_url.
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s;,'\"<>]+")
+
+
+def shown(text: str) -> str:
+    """``text`` with key ids masked and every URL in it as :func:`display_url` shows it."""
+    return scrub(_URL.sub(lambda m: display_url(m.group(0)), text))
+
+
+def _shown_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, list | tuple):
+        return [_shown_all(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shown_all(v) for k, v in value.items()}
+    return value
 
 
 def _region_line(detection: Detection) -> str:
@@ -54,7 +75,7 @@ def explain(detection: Detection) -> str:
     lines.append(_region_line(detection))
     if not detection.candidates:
         lines.append("  no credential source found")
-        return "\n".join(lines)
+        return shown("\n".join(lines))
     rows = [
         (c.status.value, c.kind.value, str(c.rank), c.origin, c.reason)
         for c in detection.candidates
@@ -75,13 +96,13 @@ def explain(detection: Detection) -> str:
         lines.append(f"{indent}chain: {c.provenance.describe()}")
         if c.fix and c.status is not Status.CHOSEN:
             lines.append(f"{indent}fix: {c.fix}")
-    return "\n".join(lines)
+    return shown("\n".join(lines))
 
 
 def to_dict(detection: Detection) -> dict[str, Any]:
     """JSON-safe dict; the shape is part of the public API."""
     error = detection.error
-    return {
+    shape = {
         "chosen": detection.chosen.kind.value if detection.chosen else None,
         "ok": detection.ok,
         "error": None
@@ -103,11 +124,13 @@ def to_dict(detection: Detection) -> dict[str, Any]:
         "candidates": [c.to_dict() for c in detection.candidates],
         "looked": list(detection.looked),
     }
+    result: dict[str, Any] = _shown_all(shape)
+    return result
 
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return scrub(value)
+        return shown(value)
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, list | tuple):
@@ -127,4 +150,4 @@ def audit(event: str, decision: str, message: str, fields: Mapping[str, Any]) ->
         return
     record: dict[str, Any] = {"event": event, "decision": decision}
     record.update({k: _clean(v) for k, v in fields.items() if v is not None and v != ()})
-    logger.info("credpick %s: %s", event, scrub(message), extra={"credpick": record})
+    logger.info("credpick %s: %s", event, shown(message), extra={"credpick": record})

@@ -146,6 +146,32 @@ class _Guard:
         self._decisions[identity] = decision
         return decision
 
+    def _check(
+        self,
+        request: Any,
+        request_signer: Any,
+        signature_version: Any,
+        operation_name: str | None,
+        event_name: str,
+    ) -> StaticKeysRefused | None:
+        # The key id and token live only in this frame, which has returned by
+        # the time a refusal is raised: an error tracker recording the locals
+        # of the raising frame finds neither.
+        if signature_version is botocore.UNSIGNED or signature_version in _TOKEN_AUTH:
+            return None
+        credentials = self._credentials(request, request_signer)
+        if credentials is None:
+            return None  # botocore raises NoCredentialsError itself
+        key, token = self._read(credentials)
+        method = getattr(credentials, "method", None)
+        identity = (key, bool(token), method)
+        try:
+            return self._decisions[identity]
+        except KeyError:
+            pass
+        service = event_name.split(".")[1] if event_name.count(".") >= 2 else "?"
+        return self._decide(identity, _Seen(key, token, method), service, operation_name or "?")
+
     def __call__(
         self,
         *,
@@ -156,20 +182,9 @@ class _Guard:
         event_name: str = "",
         **_: Any,
     ) -> None:
-        if signature_version is botocore.UNSIGNED or signature_version in _TOKEN_AUTH:
-            return
-        credentials = self._credentials(request, request_signer)
-        if credentials is None:
-            return  # botocore raises NoCredentialsError itself
-        key, token = self._read(credentials)
-        method = getattr(credentials, "method", None)
-        identity = (key, bool(token), method)
-        try:
-            decision = self._decisions[identity]
-        except KeyError:
-            service = event_name.split(".")[1] if event_name.count(".") >= 2 else "?"
-            seen = _Seen(key, token, method)
-            decision = self._decide(identity, seen, service, operation_name or "?")
+        decision = self._check(
+            request, request_signer, signature_version, operation_name, event_name
+        )
         if decision is not None:
             # A fresh instance per request: raising one shared exception
             # object would chain tracebacks across unrelated requests.

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import botocore.exceptions
@@ -21,7 +21,7 @@ import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver
 
 from . import _envvars as ev
-from . import _files, _region
+from . import _files, _redact, _region
 from ._context import Context, Timeouts
 from ._detect import detect
 from ._keys import classify
@@ -153,8 +153,16 @@ def _audit_session(detection: Detection, credentials: Any) -> None:
     audit("session", "chosen", ", ".join(parts), fields)
 
 
-def _http_status(text: str) -> str | None:
-    found = re.search(r"\b([45]\d\d)\b", text)
+# The status botocore writes at the start of its own message ("Received non
+# 200 response 500 from ..."); anything after "from" may quote the reply.
+_STATUS = re.compile(
+    r"(?:Error when retrieving credentials from [\w-]+: )?(?:Error retrieving metadata: )*"
+    r"Received non 200 response ([45]\d\d) from"
+)
+
+
+def _http_status(exc: BaseException) -> str | None:
+    found = _STATUS.match(str(exc))
     return found.group(1) if found else None
 
 
@@ -178,7 +186,7 @@ def translate(exc: BaseException, chosen: Candidate) -> SourceFailed:
         exc,
         botocore.exceptions.CredentialRetrievalError | botocore.exceptions.MetadataRetrievalError,
     ):
-        status = _http_status(str(exc))
+        status = _http_status(exc)
         reason = (
             f"the credential endpoint answered HTTP {status}"
             if status
@@ -201,39 +209,75 @@ def translate(exc: BaseException, chosen: Candidate) -> SourceFailed:
     return SourceFailed(reason, kind=kind, evidence=evidence, fix=fix, attempts=attempts)
 
 
-def _translating(refresh: Callable[[], Any], chosen: Candidate) -> Callable[[], Any]:
-    """Wrap a refresh function so later failures are SourceFailed too."""
+def _translating(
+    refresh: Callable[[], Any], chosen: Candidate, known: Callable[[], Sequence[object]]
+) -> Callable[[], Any]:
+    """Wrap a refresh function so later failures are SourceFailed too, and
+    botocore's log records of the refresh are redacted."""
 
     def refresh_or_fail() -> Any:
-        try:
-            return refresh()
-        except CredpickError:
-            raise
-        except Exception as exc:
-            raise translate(exc, chosen) from None
+        failure: CredpickError | None = None
+        with _redact.boundary(known()):
+            try:
+                return refresh()
+            except CredpickError as exc:
+                failure = _clean(exc)
+            except Exception as exc:
+                failure = translate(exc, chosen)
+        # Raised outside the except block: no __context__ to reach the reply.
+        assert failure is not None
+        raise failure
 
     return refresh_or_fail
 
 
+def _clean(exc: CredpickError) -> CredpickError:
+    """A fresh copy of a source's own error: same fields, no chain, no frames.
+
+    A source may raise inside an ``except`` (its ``__context__`` is then the
+    low-level error) from a frame that holds the reply; the copy keeps neither.
+    """
+    rebuild, args = cast("tuple[Callable[..., object], tuple[object, ...]]", exc.__reduce__())
+    fresh = rebuild(*args)
+    assert isinstance(fresh, CredpickError)
+    return fresh
+
+
+def _known(context: Context, credentials: Any = None) -> list[object]:
+    return [*_redact.context_secrets(context), *_redact.credentials_secrets(credentials)]
+
+
 def _load(chosen: Candidate, inputs: BuildInputs) -> Any:
+    with _redact.boundary(_known(inputs.context)):
+        credentials, failure = _first_load(chosen, inputs)
+    if failure is not None:  # raised here, outside the except that caught the cause
+        raise failure
+    return credentials
+
+
+def _first_load(chosen: Candidate, inputs: BuildInputs) -> tuple[Any, CredpickError | None]:
     from .sources import BY_KIND
 
     try:
         credentials = BY_KIND[chosen.kind].build(chosen, inputs).load()
         if credentials is None:
-            raise SourceFailed("the source returned no credentials", kind=chosen.kind.value)
+            return None, SourceFailed("the source returned no credentials", kind=chosen.kind.value)
         # A refresh in an hour must fail the same way as the first load. botocore
         # keeps the refresh function in this attribute since RefreshableCredentials began.
         refresh = getattr(credentials, "_refresh_using", None)
         if callable(refresh):
-            credentials._refresh_using = _translating(refresh, chosen)
+            context = inputs.context
+            credentials._refresh_using = _translating(
+                refresh, chosen, lambda: _known(context, credentials)
+            )
         credentials.get_frozen_credentials()  # load eagerly: fail now, not on first call
+        _redact.remember(*_redact.credentials_secrets(credentials))
         watch(credentials, chosen, inputs.policy)  # judge what was loaded, now and on refresh
-    except CredpickError:
-        raise
+    except CredpickError as exc:
+        return None, _clean(exc)
     except Exception as exc:  # the one translation boundary
-        raise translate(exc, chosen) from None
-    return credentials
+        return None, translate(exc, chosen)
+    return credentials, None
 
 
 def session(
@@ -297,7 +341,8 @@ def session(
         context=context,
         assume_role=assume_role,
     )
-    detection.raise_for_error()
+    if detection.error is not None:  # a copy: detection's own may chain a parser's error
+        raise _clean(detection.error)
     chosen = detection.chosen
     assert chosen is not None  # raise_for_error guarantees it
     region = detection.region

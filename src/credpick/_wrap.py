@@ -8,6 +8,7 @@ resolves to, in this runtime, with the same rule :func:`credpick.session` uses.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import boto3
 import botocore.exceptions
 import botocore.session
 
+from . import _redact
 from ._keys import KeyClass, classify, why_refused
 from ._model import Candidate
 from ._policy import Policy, role_possible
@@ -92,29 +94,55 @@ def resolved_credentials(bs: Any) -> tuple[Any, KeyClass]:
     """The session's credentials and their class, with botocore's errors translated.
 
     Raises:
-        NoCredentialsFound: The session resolves to nothing.
+        NoCredentialsFound: The session resolves to no credentials.
         ConfigurationError: Its profile does not exist.
         SourceFailed: Its provider failed.
     """
-    try:
-        credentials = bs.get_credentials()
-        keys = classify(credentials) if credentials is not None else None
-    except botocore.exceptions.ProfileNotFound as exc:
-        raise ConfigurationError(
-            f"the session's profile '{exc.kwargs.get('profile', '?')}' is not defined",
-            fix="define the profile in the AWS config file, or build the session without it",
-        ) from exc
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise SourceFailed(
-            f"the session's credentials could not be resolved ({type(exc).__name__})",
-            fix="check the session's profile and credential provider",
-        ) from exc
+    with _redact.boundary():
+        credentials, keys, failure = _resolve(bs)
+    if failure is not None:  # raised outside the except that caught botocore's error
+        raise failure
     if credentials is None or keys is None or keys.key_id is None:
         raise NoCredentialsFound(
             "the session resolves to no credentials",
             fix="configure credentials for it, or build the session with credpick.session()",
         )
     return credentials, keys
+
+
+def _resolve(bs: Any) -> tuple[Any, KeyClass | None, CredpickError | None]:
+    # Messages from the error's type and botocore's structured kwargs only: a
+    # credential_process's stderr, or a reply, is in its text.
+    try:
+        credentials = bs.get_credentials()
+        keys = classify(credentials) if credentials is not None else None
+        _redact.remember(*_redact.credentials_secrets(credentials))
+    except botocore.exceptions.ProfileNotFound as exc:
+        profile = exc.kwargs.get("profile", "?")
+        return (
+            None,
+            None,
+            ConfigurationError(
+                f"the session's profile '{profile}' is not defined",
+                fix="define the profile in the AWS config file, or build the session without it",
+            ),
+        )
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        provider = getattr(exc, "kwargs", {}).get("provider")
+        named = isinstance(provider, str) and re.fullmatch(r"[\w-]{1,64}", provider, re.A)
+        return (
+            None,
+            None,
+            SourceFailed(
+                f"the session's credentials could not be resolved ({type(exc).__name__})",
+                fix="check the session's profile and credential provider",
+                evidence=(
+                    *([f"botocore provider {provider}"] if named else []),
+                    f"cause: {type(exc).__module__}.{type(exc).__name__}",
+                ),
+            ),
+        )
+    return credentials, keys, None
 
 
 def _chained(
@@ -136,8 +164,10 @@ def _chained(
         region=wrapped.region_name,
     )
     caller = f"the wrapped session (key {keys.key_id} from {keys.origin})"
+    with _redact.boundary():
+        base = bs.get_credentials()
     with _recording_features() as features:
-        credentials = assume(bs.get_credentials(), chain, inputs, caller)
+        credentials = assume(base, chain, inputs, caller)
     fresh = botocore.session.Session()
     if profile := bs.get_config_variable("profile"):  # its settings, not its credentials
         fresh.set_config_variable("profile", profile)
@@ -208,8 +238,10 @@ def wrap(
 
         chain = links(assume_role, Context.from_process())
     bs = botocore_session(session)
+    # Resolved first: an undefined profile is then a ConfigurationError, not
+    # botocore's ProfileNotFound out of boto3.Session().
+    keys = resolved_credentials(bs)[1]  # the credentials themselves are not kept
     wrapped = session if isinstance(session, boto3.Session) else boto3.Session(botocore_session=bs)
-    _, keys = resolved_credentials(bs)
     why, role = refusal(keys, policy, lambda: runtime_role(policy))
     region = wrapped.region_name
     fields = _fields(keys, role, region)
