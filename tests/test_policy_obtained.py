@@ -141,10 +141,6 @@ def test_container_endpoint_serving_akia_without_a_token_gives_no_session(
     assert info.value.kind == "container"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs redact work: SourceFailed keeps a __context__ whose frames hold the reply",
-)
 def test_container_endpoint_serving_akia_without_a_token_fails_clean(
     credpick_runtime: Simulation,
 ) -> None:

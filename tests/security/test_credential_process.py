@@ -47,6 +47,10 @@ GOOD = {
 }
 
 
+#: A program that writes the marker on stderr and fails.
+STDERR_THEN_FAIL = f"sys.stderr.write({PROCESS_OUTPUT!r})\nsys.exit(1)\n"
+
+
 def bounded(call: Callable[[], T]) -> T:
     """``call()`` in a thread; fail if it is still running after the watchdog's time."""
     box: dict[str, Any] = {}
@@ -312,15 +316,11 @@ def test_stderr_of_a_failing_program_is_withheld(
     assert not leaks(debug_records.texts, (PROCESS_OUTPUT, SECRET_ARG))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs redact work: wrap() chains botocore's error, which quotes the stderr",
-)
 def test_wrap_over_a_plain_session_with_a_failing_program_is_clean(
     home: Path, tmp_path: Path
 ) -> None:
-    body = f"sys.stderr.write({PROCESS_OUTPUT!r})\nsys.exit(1)\n"
-    configure(home, program(tmp_path, body))
+    # The program's text stays out of this frame: its locals are part of the error's traceback.
+    configure(home, program(tmp_path, STDERR_THEN_FAIL))
     with pytest.raises(credpick.CredpickError) as info:
         bounded(lambda: credpick.wrap(boto3.Session(profile_name="p")))
     assert_clean_error(info.value)

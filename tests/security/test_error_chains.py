@@ -293,11 +293,6 @@ def test_session_over_an_unparseable_credentials_file_is_built_clean(
     assert_built_clean(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs files work: _files.load raises ConfigurationError `from` botocore's "
-    "ConfigParseError, whose context is configparser's error quoting the bad line",
-)
 def test_detect_error_over_an_unparseable_credentials_file_is_built_clean(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
