@@ -30,3 +30,24 @@ def debug_records() -> Iterator[Records]:
         root.setLevel(old_level)
         for name, level in named.items():
             logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def python_signers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign with botocore's own Python SigV4, as a process without awscrt does.
+
+    The suite installs ``credpick[login]``, which brings awscrt, and with it
+    botocore signs through the CRT and logs no canonical request. Most users
+    have no awscrt: their ``botocore.auth`` DEBUG records (canonical request,
+    string to sign, signature) must be proven clean too.
+    """
+    import botocore.auth
+
+    python = {
+        "v4": botocore.auth.SigV4Auth,
+        "v4-query": botocore.auth.SigV4QueryAuth,
+        "s3v4": botocore.auth.S3SigV4Auth,
+        "s3v4-query": botocore.auth.S3SigV4QueryAuth,
+    }
+    for name, signer in python.items():
+        monkeypatch.setitem(botocore.auth.AUTH_TYPE_MAPS, name, signer)
