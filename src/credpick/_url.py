@@ -132,8 +132,8 @@ def container_url(url: object) -> Url:
     if parsed.scheme == "https" or parsed.is_loopback or _allowed_http_host(parsed.host):
         return parsed
     raise UrlRefused(
-        f"uses http to host {parsed.host}; http is allowed only to loopback, "
-        "169.254.170.2, 169.254.170.23 or fd00:ec2::23"
+        f"uses http to host {parsed.host}, which botocore refuses (http is allowed only "
+        "to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23)"
     )
 
 
