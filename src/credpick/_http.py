@@ -21,7 +21,7 @@ import io
 import socket
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -117,12 +117,13 @@ class _DeadlineSocket:
         # http.client reads the reply through makefile("rb"): make it read
         # through this wrapper, as socket.makefile would through the socket.
         if mode != "rb" or kwargs:
-            return self._sock.makefile(mode, -1 if buffering is None else buffering, **kwargs)
+            sock: Any = self._sock
+            return sock.makefile(mode, buffering, **kwargs)
         raw = socket.SocketIO(self, "rb")  # type: ignore[arg-type]
         self._sock._io_refs += 1  # type: ignore[attr-defined]  # as socket.makefile does
         if buffering == 0:
             return raw
-        return io.BufferedReader(raw, io.DEFAULT_BUFFER_SIZE if not buffering else buffering)
+        return io.BufferedReader(raw, buffering or io.DEFAULT_BUFFER_SIZE)
 
 
 class _BoundedConnection:
@@ -296,6 +297,7 @@ def proxies_for(env: Mapping[str, str], url: str) -> dict[str, str]:
         return {}
     no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
     host = rest.split("/", 1)[0]
-    if no_proxy and urllib.request.proxy_bypass_environment(host, {"no": no_proxy}):
+    bypass: Callable[..., bool] = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if no_proxy and bypass(host, {"no": no_proxy}):
         return {}
     return {scheme: proxy}

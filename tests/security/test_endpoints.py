@@ -92,8 +92,16 @@ HOSTILE: dict[str, dict[str, Any]] = {
     "huge": {"mode": "huge", "size": 64 * 1024 * 1024},
     "hold": {"mode": "hold"},
     "reset": {"mode": "reset"},
-    "html": {"mode": "reply", "body": b"<html><body>Sign in</body></html>", "content_type": "text/html"},
-    "xml": {"mode": "reply", "body": b"<?xml version='1.0'?><a><b/></a>", "content_type": "text/xml"},
+    "html": {
+        "mode": "reply",
+        "body": b"<html><body>Sign in</body></html>",
+        "content_type": "text/html",
+    },
+    "xml": {
+        "mode": "reply",
+        "body": b"<?xml version='1.0'?><a><b/></a>",
+        "content_type": "text/xml",
+    },
     "empty": {"mode": "reply", "body": b""},
     "error-echoing-secrets": {
         "mode": "reply",

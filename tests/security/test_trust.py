@@ -89,7 +89,7 @@ FULL_URI_BYPASSES = {
     "localhost-suffix": "http://localhost.attacker.example:{port}/creds",
     "agent-address-suffix": "http://169.254.170.2.attacker.example/creds",
     "plain-http-remote": "http://10.0.0.1/creds",
-    "fullwidth-localhost": "http://ｌocalhost:{port}/creds",
+    "fullwidth-localhost": "http://\uff4cocalhost:{port}/creds",
     "file-scheme": "file:///proc/self/environ",
     "ftp-scheme": "ftp://{hp}/creds",
     "gopher-scheme": "gopher://{hp}/_GET%20/creds",
@@ -130,7 +130,9 @@ KIND = SourceKind.CONTAINER
     "uri",
     ["http://127.0.0.1:{port}/creds", "http://localhost:{port}/creds", "HTTP://127.0.0.1:{port}/c"],
 )
-def test_full_uri_to_loopback_still_works(uri: str, bait: HostileEndpoint, make_context: Any) -> None:
+def test_full_uri_to_loopback_still_works(
+    uri: str, bait: HostileEndpoint, make_context: Any
+) -> None:
     env = {
         "AWS_CONTAINER_CREDENTIALS_FULL_URI": uri.format(port=bait.port),
         "AWS_CONTAINER_AUTHORIZATION_TOKEN": AUTHORIZATION_TOKEN,
@@ -270,9 +272,7 @@ def test_bad_token_file_is_refused_by_shape(
     assert bait.heads == []
 
 
-def test_token_file_swapped_for_proc_environ_at_refresh(
-    tmp_path: Path, make_context: Any
-) -> None:
+def test_token_file_swapped_for_proc_environ_at_refresh(tmp_path: Path, make_context: Any) -> None:
     token = _write(tmp_path / "token", AUTHORIZATION_TOKEN.encode())
     with ContainerCredentialsEndpoint(authorization=AUTHORIZATION_TOKEN) as endpoint:
         env = {
@@ -325,7 +325,9 @@ def test_github_token_url_is_checked_before_the_bearer_goes_out(
 ) -> None:
     env = {
         **STATIC_ENV,
-        "ACTIONS_ID_TOKEN_REQUEST_URL": template.format(hp=f"127.0.0.1:{bait.port}", port=bait.port),
+        "ACTIONS_ID_TOKEN_REQUEST_URL": template.format(
+            hp=f"127.0.0.1:{bait.port}", port=bait.port
+        ),
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": BEARER_TOKEN,
         "AWS_ROLE_ARN": ROLE_ARN,
     }

@@ -117,10 +117,17 @@ def classify(ctx: Context) -> Endpoint | None:
     if relative:
         # botocore prefers the relative URI, always on the ECS agent's address.
         evidence.insert(0, f"{ev.CONTAINER_RELATIVE_URI} is set")
-        problem = _relative_problem(relative) or authorization(ctx)[1]
+        path_problem = _relative_problem(relative)
+        problem = path_problem or authorization(ctx)[1]
         uri = "" if problem else f"http://{ECS_HOST}{relative}"
-        fix = f"set {ev.CONTAINER_RELATIVE_URI} to the path the ECS agent gave, or unset it"
-        return Endpoint(SourceKind.ECS, uri, tuple(evidence), problem, fix if problem else None)
+        relative_fix = None
+        if problem:
+            relative_fix = (
+                f"set {ev.CONTAINER_RELATIVE_URI} to the path the ECS agent gave, or unset it"
+                if path_problem
+                else f"fix {ev.CONTAINER_AUTH_TOKEN} or its file, or unset them"
+            )
+        return Endpoint(SourceKind.ECS, uri, tuple(evidence), problem, relative_fix)
     assert full is not None
     evidence.insert(0, f"{ev.CONTAINER_FULL_URI}={display_url(full)}")
     token_file = ctx.get(ev.CONTAINER_AUTH_TOKEN_FILE)
@@ -139,7 +146,7 @@ def classify(ctx: Context) -> Endpoint | None:
     else:
         kind = SourceKind.CONTAINER
     problem = uri_problem or authorization(ctx)[1]
-    fix = None
+    fix: str | None = None
     if kind is SourceKind.EKS_POD_IDENTITY and not problem and not token_file:
         problem = f"EKS Pod Identity needs {ev.CONTAINER_AUTH_TOKEN_FILE}"
     if problem:
@@ -267,8 +274,10 @@ class _Provider(ContainerProvider):  # type: ignore[misc]
             return f"the credential endpoint URL {exc.reason}"
         token, problem = authorization(self._ctx)
         if problem:
-            what = "token file cannot be read" if self._ctx.get(ev.CONTAINER_AUTH_TOKEN_FILE) else (
-                "authorization token cannot be used"
+            what = (
+                "token file cannot be read"
+                if self._ctx.get(ev.CONTAINER_AUTH_TOKEN_FILE)
+                else ("authorization token cannot be used")
             )
             return f"the {what}: {problem}"
         reply = self._fetcher.fetch(full_uri, {"Authorization": token} if token else {})

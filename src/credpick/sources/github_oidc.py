@@ -15,9 +15,9 @@ import attrs
 
 from .. import _envvars as ev
 from .. import _http, _url
-from .._safe_io import HEADER_TOKEN, WEB_IDENTITY_TOKEN
 from .._context import Context
 from .._model import Candidate, SourceKind, Status
+from .._safe_io import HEADER_TOKEN, WEB_IDENTITY_TOKEN
 from ..exceptions import SourceFailed
 from ._assume_web_identity import WebIdentityProvider
 from ._base import BuildInputs, CredentialProvider
@@ -157,9 +157,13 @@ def detect(ctx: Context) -> list[Candidate]:
     elif problem := url_problem(url) or request_token_problem(
         ctx.get(ev.GITHUB_TOKEN_REQUEST_TOKEN) or ""
     ):
-        status, reason, fix = Status.FAILED, problem, (
-            f"unset {ev.GITHUB_TOKEN_URL} and {ev.GITHUB_TOKEN_REQUEST_TOKEN} wherever they are "
-            "overridden: the runner sets them"
+        status, reason, fix = (
+            Status.FAILED,
+            problem,
+            (
+                f"unset {ev.GITHUB_TOKEN_URL} and {ev.GITHUB_TOKEN_REQUEST_TOKEN} wherever they are "
+                "overridden: the runner sets them"
+            ),
         )
     elif not role_arn:
         # Without a role there is nothing to assume: not a source, but say how.
