@@ -199,9 +199,13 @@ class BoundedSession(URLLib3Session):  # type: ignore[misc]
         )
         token = _BUDGET.set(budget)
         try:
-            return super().send(request)
+            response = super().send(request)
         finally:
             _BUDGET.reset(token)
+        # The socket count stops a flood early; this makes the body cap exact.
+        if not request.stream_output and len(response.content) > self._credpick_cap:
+            raise bex.HTTPClientError(error=ReplyTooLarge(self._credpick_cap))
+        return response
 
 
 def bound_client(client: Any, *, total: float, cap: int = API_REPLY) -> Any:

@@ -210,6 +210,20 @@ def test_the_same_reply_under_the_cap_is_accepted(
         assert credentials.get_frozen_credentials().access_key.startswith("ASIA")
 
 
+@pytest.mark.parametrize(("size", "accepted"), [(64 * 1024, True), (64 * 1024 + 1, False)])
+def test_the_document_cap_is_exact(
+    size: int, accepted: bool, make_context: Any, tmp_path: Path
+) -> None:
+    body, content_type = _valid_padded("container")
+    doc = body.rstrip(b" ")
+    with HostileEndpoint("reply", body=doc + b" " * (size - len(doc))) as server:
+        ctx = make_context(_env("container", server.url, tmp_path), timeouts=FAST)
+        if accepted:
+            assert credpick.session(context=ctx).get_credentials().access_key.startswith("ASIA")
+        else:
+            assert "over 65536 bytes" in _session_error(ctx).reason
+
+
 @pytest.fixture
 def dead() -> Iterator[Callable[[str], FaultyEndpoint]]:
     endpoints: list[FaultyEndpoint] = []
