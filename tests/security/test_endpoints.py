@@ -214,7 +214,7 @@ def test_the_same_reply_under_the_cap_is_accepted(
 def test_the_document_cap_is_exact(
     size: int, accepted: bool, make_context: Any, tmp_path: Path
 ) -> None:
-    body, content_type = _valid_padded("container")
+    body, _ = _valid_padded("container")
     doc = body.rstrip(b" ")
     with HostileEndpoint("reply", body=doc + b" " * (size - len(doc))) as server:
         ctx = make_context(_env("container", server.url, tmp_path), timeouts=FAST)
