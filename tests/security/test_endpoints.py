@@ -15,7 +15,9 @@ with the *default* ``Timeouts`` (median of 5 runs) for docs/reliability.md.
 from __future__ import annotations
 
 import json
+import ssl
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +28,7 @@ import pytest
 
 import credpick
 from credpick import Context, Timeouts
+from credpick._http import API_REPLY, BoundedSession, Failure, Reply, get
 from credpick.testing._fakes import FakeCredentials
 from credpick.testing._faults import FaultyEndpoint, sts_credentials
 from credpick.testing._hostile import HostileEndpoint, HostileMode
@@ -265,6 +268,59 @@ def test_sts_attempts_follow_timeouts(make_context: Any, tmp_path: Path) -> None
         )
         _session_error(ctx)
         assert len(server.heads) == 1
+
+
+# -- https: the wrapper sits on top of TLS, and botocore's verification is kept -----
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, str]:
+    """A server context with a self-signed certificate for 127.0.0.1, and its path."""
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        + ["-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=credpick"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, str(cert)
+
+
+def _tls_get(url: str, verify: str | bool, total: float = 2.0) -> Reply | Failure:
+    session = BoundedSession(total=total, cap=API_REPLY, timeout=(1.0, total), verify=verify)
+    return get(session, url, {"Authorization": AUTHORIZATION_TOKEN}, attempts=1)
+
+
+def test_https_reply_is_read_through_the_bounded_session(tls: tuple[ssl.SSLContext, str]) -> None:
+    context, ca = tls
+    with HostileEndpoint("reply", body=b'{"ok": true}', tls=context) as server:
+        result = _tls_get(f"{server.url}/x", verify=ca)
+    assert isinstance(result, Reply) and result.status == 200 and result.body == b'{"ok": true}'
+
+
+def test_https_slow_loris_ends_at_the_deadline(tls: tuple[ssl.SSLContext, str]) -> None:
+    context, ca = tls
+    with HostileEndpoint("slow-body", delay=TRICKLE, tls=context, max_seconds=60) as server:
+        start = time.monotonic()
+        result = _tls_get(f"{server.url}/x", verify=ca, total=1.0)
+    assert time.monotonic() - start < BOUND
+    assert isinstance(result, Failure) and "deadline" in result.reason
+
+
+def test_https_to_an_untrusted_certificate_sends_nothing(
+    tls: tuple[ssl.SSLContext, str], make_context: Any, tmp_path: Path
+) -> None:
+    context, _ = tls
+    with HostileEndpoint("reply", body=b"{}", tls=context) as server:
+        assert _tls_get(f"{server.url}/x", verify=True) == Failure("TLS failed", retryable=False)
+        err = _session_error(make_context(_env("container", server.url, tmp_path)))
+        assert server.heads == []  # the handshake failed: no request, no token
+    assert err.kind == "container" and "TLS failed" in err.reason
+    assert_clean_error(err)
 
 
 # -- measuring the defaults: python -m tests.security.test_endpoints ----------------
