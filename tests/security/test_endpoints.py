@@ -28,7 +28,7 @@ import pytest
 
 import credpick
 from credpick import Context, Timeouts
-from credpick._http import API_REPLY, BoundedSession, Failure, Reply, get
+from credpick._http import API_REPLY, BoundedSession, Failure, Reply, get, proxies_for
 from credpick.testing._fakes import FakeCredentials
 from credpick.testing._faults import FaultyEndpoint, sts_credentials
 from credpick.testing._hostile import HostileEndpoint, HostileMode
@@ -324,6 +324,26 @@ def test_https_to_an_untrusted_certificate_sends_nothing(
         assert server.heads == []  # the handshake failed: no request, no token
     assert err.kind == "container" and "TLS failed" in err.reason
     assert_clean_error(err)
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "expected"),
+    [
+        (
+            {"HTTPS_PROXY": "http://proxy:3128"},
+            "https://gh.example/t",
+            {"https": "http://proxy:3128"},
+        ),
+        ({"https_proxy": "http://p:1"}, "https://gh.example/t", {"https": "http://p:1"}),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": ".example"}, "https://gh.example/t", {}),
+        ({"HTTP_PROXY": "http://p:1"}, "https://gh.example/t", {}),
+        ({}, "https://gh.example/t", {}),
+    ],
+)
+def test_github_proxy_comes_from_the_context_not_the_process(
+    env: dict[str, str], url: str, expected: dict[str, str]
+) -> None:
+    assert proxies_for(env, url) == expected
 
 
 # -- measuring the defaults: python -m tests.security.test_endpoints ----------------
