@@ -184,6 +184,7 @@ def test_hostile_endpoint_error_is_built_clean(
 ) -> None:
     with HostileEndpoint(**HOSTILE[hostile], max_seconds=60) as server:
         err, _ = _verdict(kind, server, make_context, tmp_path)
+    assert err.__cause__ is None and err.__context__ is None  # raised outside any except
     assert_clean_error(err)
 
 

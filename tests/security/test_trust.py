@@ -61,6 +61,7 @@ def _fails_closed(ctx: Any, var: str, kind: SourceKind) -> credpick.SourceFailed
     assert var in (candidate.reason or "")
     err = _session_error(ctx)
     assert err.kind == kind.value
+    assert err.__cause__ is None and err.__context__ is None
     assert STATIC_KEY_ID not in str(err)
     assert_clean_error(err)
     return err
@@ -289,6 +290,7 @@ def test_token_file_swapped_for_proc_environ_at_refresh(tmp_path: Path, make_con
         assert len(endpoint.requests) == 1  # the environment was never sent
     assert info.value.kind == "eks-pod-identity"
     assert "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None
     assert_clean_error(info.value)
 
 
@@ -385,6 +387,7 @@ def test_container_endpoint_redirect_is_a_failure(
         assert len(first.heads) == 1  # a redirect is not retried either
     assert second.heads == []
     assert err.kind == "container" and f"HTTP {status}, a redirect" in err.reason
+    assert err.__cause__ is None and err.__context__ is None
     assert_clean_error(err)
 
 
@@ -407,6 +410,7 @@ def test_github_redirect_never_carries_the_bearer(
         assert b"Bearer MARKER-BEARER" in head  # sent to the named host only
     assert second.heads == []
     assert err.kind == "github-oidc" and "a redirect" in err.reason
+    assert err.__cause__ is None and err.__context__ is None
     assert_clean_error(err)
 
 
