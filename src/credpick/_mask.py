@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from . import _url
+
 
 def mask_key_id(key_id: object) -> str | None:
     """Show the first and last four characters: ``AKIA...WXYZ``.
@@ -55,6 +57,4 @@ def display_url(url: str) -> str:
     The host is the one the transport (urllib3) would connect to; a URL that
     parsers read differently (a backslash, whitespace) is ``(not a valid URL)``.
     """
-    from ._url import display
-
-    return display(url)
+    return _url.display(url)
