@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+
+from . import _url
 
 
 def mask_key_id(key_id: object) -> str | None:
@@ -51,16 +52,9 @@ def scrub(text: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """A URL without user info, query or fragment, which may hold tokens."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        port = parts.port
-    except ValueError:
-        return "(not a valid URL)"
-    if not parts.scheme or not host:
-        return "(not a valid URL)"
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{port}" if port else host
-    return f"{parts.scheme}://{netloc}{parts.path}"
+    """A URL without user info, query or fragment, which may hold tokens.
+
+    The host is the one the transport (urllib3) would connect to; a URL that
+    parsers read differently (a backslash, whitespace) is ``(not a valid URL)``.
+    """
+    return _url.display(url)

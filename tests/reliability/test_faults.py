@@ -198,15 +198,18 @@ _NETWORK_EXPECT: dict[str, dict[str, tuple[str, str]]] = {
         "throttled once": (WORKS, "botocore's retry"),
     },
     "github": {
-        "connection refused": (FAILS, "the token endpoint is unreachable (URLError)"),
-        "packet drop": (BOUNDED, "the token endpoint is unreachable (URLError)"),
-        "read hang": (BOUNDED, "the token endpoint is unreachable (TimeoutError)"),
+        "connection refused": (FAILS, "the token endpoint is unreachable (connection refused)"),
+        "packet drop": (BOUNDED, "the token endpoint is unreachable (connect timed out)"),
+        "read hang": (
+            BOUNDED,
+            "the token endpoint is unreachable (no whole reply before the deadline)",
+        ),
         "HTTP 4xx": (FAILS, "the token endpoint answered HTTP 403"),
         "HTTP 5xx": (FAILS, "the token endpoint answered HTTP 500"),
         "malformed body": (FAILS, "reply has no JSON field 'value'"),
         "wrong content type (an HTML page)": (FAILS, "reply has no JSON field 'value'"),
         "throttled": (FAILS, "the token endpoint answered HTTP 429"),
-        "throttled once": (RECOVERS, "the token endpoint answered HTTP 429"),
+        "throttled once": (WORKS, "credpick's retry"),
     },
     "sso": {
         "connection refused": (FAILS, "the credential endpoint is unreachable"),

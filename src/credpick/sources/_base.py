@@ -10,6 +10,7 @@ from botocore.config import Config
 
 from .. import _safe_io
 from .._context import Context
+from .._http import API_REPLY, bound_client
 from .._model import Candidate, SourceKind
 
 if TYPE_CHECKING:
@@ -47,13 +48,21 @@ class BuildInputs:
         context's ``AWS_ENDPOINT_URL_<SERVICE>`` even when it differs from
         ``os.environ`` (botocore itself only reads the process environment).
 
-        Each attempt is bounded by ``Timeouts.http`` for connect and read:
-        botocore's default is 60 s each, times its retries, so an STS or SSO
-        endpoint that accepts but never answers would hold a credential load
-        for minutes. A timeout the caller's config sets explicitly wins."""
+        Each request goes through :class:`credpick._http.BoundedSession`
+        (botocore's own session: TLS, CA bundle and proxies unchanged): one
+        attempt ends by ``Timeouts.http``, reply included, even against an
+        endpoint that trickles bytes; connect within ``Timeouts.connect``; a
+        reply over 64 KiB is refused; ``Timeouts.attempts`` tries in
+        botocore's "standard" retry mode. A timeout or retry setting the
+        caller's config sets explicitly wins."""
         session = self.botocore_session
         ctx = self.context
-        bounded = Config(connect_timeout=ctx.timeouts.http, read_timeout=ctx.timeouts.http)
+        t = ctx.timeouts
+        bounded = Config(
+            connect_timeout=t.connect,
+            read_timeout=t.http,
+            retries={"mode": "standard", "total_max_attempts": t.attempts},
+        )
 
         def create(service_name: str, **kwargs: Any) -> Any:
             endpoint = ctx.endpoint_url(service_name)
@@ -62,7 +71,8 @@ class BuildInputs:
             kwargs.setdefault("region_name", self.region)
             given = kwargs.get("config")
             kwargs["config"] = bounded.merge(given) if given is not None else bounded
-            return session.create_client(service_name, **kwargs)
+            client = session.create_client(service_name, **kwargs)
+            return bound_client(client, total=t.http, cap=API_REPLY)
 
         return create
 

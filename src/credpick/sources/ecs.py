@@ -16,4 +16,4 @@ def detect(ctx: Context) -> list[Candidate]:
 
 
 def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
-    return _container_uri.build(inputs)
+    return _container_uri.build(candidate, inputs)

@@ -14,6 +14,7 @@ without a deadline makes a test slow, never hung forever.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from types import TracebackType
@@ -46,6 +47,7 @@ class HostileEndpoint:
         size: How many bytes ``huge`` sends.
         delay: Seconds between bytes in the slow modes.
         max_seconds: Longest any one connection is served.
+        tls: A server-side TLS context: speak https (the raw modes run inside TLS).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class HostileEndpoint:
         size: int = 64 * 1024 * 1024,
         delay: float = 0.5,
         max_seconds: float = 30.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.mode = mode
         self.body = body
@@ -68,6 +71,7 @@ class HostileEndpoint:
         self.size = size
         self.delay = delay
         self.max_seconds = max_seconds
+        self.tls = tls
         self.heads: list[bytes] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -81,8 +85,8 @@ class HostileEndpoint:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``, without a trailing slash."""
-        return f"http://{_LOOPBACK}:{self.port}"
+        """``http://127.0.0.1:PORT`` (``https`` with ``tls``), without a trailing slash."""
+        return f"{'https' if self.tls else 'http'}://{_LOOPBACK}:{self.port}"
 
     def start(self) -> Self:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -145,8 +149,11 @@ class HostileEndpoint:
 
     def _handle(self, conn: socket.socket) -> None:
         deadline = time.monotonic() + self.max_seconds
-        conn.settimeout(0.2)
         try:
+            if self.tls is not None:
+                conn.settimeout(5.0)
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            conn.settimeout(0.2)
             head = self._read_head(conn, deadline)
             with self._lock:
                 self.heads.append(head)
