@@ -145,14 +145,6 @@ def test_hostile_endpoint_gives_a_bounded_verdict(
         assert leaks(debug_records.texts) == []
 
 
-_NEEDS_REDACT = "needs redact work: "
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=_NEEDS_REDACT + "botocore's DEBUG request log quotes the form body, "
-    "WebIdentityToken included; logging redaction is not in this area",
-)
 @pytest.mark.parametrize("hostile", ["hold", "error-echoing-secrets"])
 def test_sts_debug_logs_hold_no_token(
     hostile: str, make_context: Any, tmp_path: Path, debug_records: Records
@@ -168,15 +160,7 @@ def test_sts_debug_logs_hold_no_token(
     [
         "container",
         "github-oidc",
-        pytest.param(
-            "web-identity",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=_NEEDS_REDACT + "_session.translate raises inside its except "
-                "block, so botocore's frames (api_params holds the web identity token) "
-                "stay reachable through __context__",
-            ),
-        ),
+        "web-identity",
     ],
 )
 def test_hostile_endpoint_error_is_built_clean(
