@@ -17,9 +17,8 @@ from botocore.awsrequest import AWSResponse
 import credpick
 from credpick.testing import Simulation, StsEmulator
 
-# The runtimes plain botocore resolves by itself, so the two can be compared.
-# Sources credpick loads through its own code (the metadata path, web identity,
-# credential_process) register their ids in their own modules.
+# Every runtime plain botocore resolves by itself, so the two can be compared:
+# all but github-oidc, which only credpick does in process.
 COMPARABLE = [
     "static",
     "env-session",
@@ -27,9 +26,12 @@ COMPARABLE = [
     "ecs",
     "eks-pod-identity",
     "container",
+    "ec2-instance-profile",
+    "web-identity",
     "sso",
     "login",
     "assume-role",
+    "credential-process",
 ]
 
 
@@ -72,3 +74,10 @@ def test_later_clients_match_plain_boto3_too(credpick_runtime: Simulation) -> No
     assert "z" in first and first == _features(theirs)  # z: CREDENTIALS_HTTP
     # botocore resolves once per session, so later clients carry no credential id.
     assert _features(ours) == _features(theirs)
+
+
+def test_github_oidc_is_marked_as_a_web_identity_assumption(
+    credpick_runtime: Simulation, sts: StsEmulator
+) -> None:
+    credpick_runtime.use("github-oidc")
+    assert "k" in _features(credpick.session())  # k: CREDENTIALS_STS_ASSUME_ROLE_WEB_ID

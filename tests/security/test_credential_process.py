@@ -12,10 +12,8 @@ import datetime as dt
 import json
 import os
 import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
@@ -34,9 +32,7 @@ from tests.helpers import (
     write,
 )
 from tests.security._leaks import PROCESS_OUTPUT, Records, assert_clean_error, leaks
-
-T = TypeVar("T")
-WATCHDOG = 20.0  # seconds; the slowest verdict here takes about 3
+from tests.security._watchdog import bounded
 
 SECRET_ARG = "MARKER-ARGUMENT-secret-7a7a"
 GOOD = {
@@ -49,25 +45,6 @@ GOOD = {
 
 #: A program that writes the marker on stderr and fails.
 STDERR_THEN_FAIL = f"sys.stderr.write({PROCESS_OUTPUT!r})\nsys.exit(1)\n"
-
-
-def bounded(call: Callable[[], T]) -> T:
-    """``call()`` in a thread; fail if it is still running after the watchdog's time."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # handed to the test thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(WATCHDOG)
-    assert not thread.is_alive(), f"still blocked after {WATCHDOG} s"
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
 
 
 def alive(needle: str) -> list[int]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
@@ -35,9 +33,7 @@ from credpick.sources._cache import BoundedJSONCache
 from credpick.testing import Simulation
 from tests.helpers import ROLE_ARN, STATIC_ENV, STATIC_KEY_ID, STATIC_SECRET, write
 from tests.security._leaks import WEB_IDENTITY_TOKEN, assert_clean_error
-
-T = TypeVar("T")
-WATCHDOG = 20.0  # seconds; every verdict here takes milliseconds
+from tests.security._watchdog import bounded
 
 VARIANTS = (
     "fifo",
@@ -57,25 +53,6 @@ LIMITS = {
     "credentials": _safe_io.SHARED_FILE,
 }
 START_URL = "https://corp.awsapps.com/start"
-
-
-def bounded(call: Callable[[], T]) -> T:
-    """``call()`` in a thread; fail if it is still running after the watchdog's time."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # handed to the test thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(WATCHDOG)
-    assert not thread.is_alive(), f"still blocked after {WATCHDOG} s"
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
 
 
 def make_hostile(path: Path, variant: str, limit: int) -> None:

@@ -19,7 +19,7 @@ from botocore.credentials import (
 
 from .. import _safe_io
 from ..exceptions import SourceFailed
-from ._base import BuildInputs
+from ._base import BuildInputs, register_features
 
 
 @attrs.frozen
@@ -57,6 +57,8 @@ class WebIdentityProvider:
     token_loader: Callable[[], str] = attrs.field(repr=False)
     role_arn: str
     session_name: str | None = None
+    #: botocore's User-Agent feature ids for this flow, registered at load and every fetch.
+    feature_ids: frozenset[str] = frozenset({"CREDENTIALS_STS_ASSUME_ROLE_WEB_ID"})
 
     def load(self) -> Any:
         extra: dict[str, str] = {}
@@ -68,6 +70,8 @@ class WebIdentityProvider:
             role_arn=self.role_arn,
             extra_args=extra,
         )
+        fetcher.feature_ids = set(self.feature_ids)  # botocore's fetcher registers them
+        register_features(*self.feature_ids)
         return DeferredRefreshableCredentials(
             method=self.METHOD, refresh_using=fetcher.fetch_credentials
         )

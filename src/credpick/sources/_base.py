@@ -87,3 +87,17 @@ def token_file_problem(
     """
     problem = _safe_io.read_token(path, limit=limit)[1]
     return f"{variable} points at {path}, which {problem}" if problem else None
+
+
+def register_features(*feature_ids: str) -> None:
+    """Mark which source delivered credentials, as botocore's own providers do.
+
+    botocore puts these ids (``CREDENTIALS_HTTP``, ``CREDENTIALS_IMDS``...) in the
+    User-Agent's ``m/`` field of the client being built; a source credpick
+    loads through its own code registers them itself, at the same step.
+    """
+    try:  # botocore 1.36+; older versions send no feature ids
+        from botocore.useragent import register_feature_ids
+    except ImportError:
+        return
+    register_feature_ids(feature_ids)

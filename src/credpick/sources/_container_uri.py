@@ -28,7 +28,7 @@ from .._mask import display_url
 from .._model import Candidate, SourceKind, Status
 from .._safe_io import HEADER_TOKEN, FileProblem, read_bytes
 from ..exceptions import SourceFailed
-from ._base import BuildInputs, CredentialProvider
+from ._base import BuildInputs, CredentialProvider, register_features
 
 ECS_HOST = _url.ECS_AGENT
 POD_IDENTITY_HOSTS = frozenset({"169.254.170.23", "fd00:ec2::23"})
@@ -263,6 +263,7 @@ class _Provider(ContainerProvider):  # type: ignore[misc]
             result = self._fetch(full_uri)
             if isinstance(result, str):
                 raise self._failed(result)
+            register_features("CREDENTIALS_HTTP")  # where botocore's provider registers it
             return result
 
         return fetch_creds

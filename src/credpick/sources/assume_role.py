@@ -21,6 +21,7 @@ from .._keys import is_long_lived
 from .._mask import mask_key_id
 from .._model import Candidate, Link, LinkKind, Provenance, Root, RootKind, SourceKind, Status
 from .._model import account_of as _account
+from ..exceptions import SourceFailed
 from . import _container_uri, _envkeys, _profile
 from ._base import BuildInputs, CredentialProvider
 
@@ -244,7 +245,18 @@ class _OverPlatform:
         root = c.provenance.root
         kind = root.source or SourceKind.ECS
         base_candidate = Candidate(kind=kind, origin=root.origin, params=root.params)
-        base = BY_KIND[kind].build(base_candidate, inputs).load()
+        failure: SourceFailed | None = None
+        try:
+            base = BY_KIND[kind].build(base_candidate, inputs).load()
+        except SourceFailed as exc:  # the root's own error: say whose root it is
+            failure = SourceFailed(
+                f"the profile's credential_source ({kind.value}) failed: {exc.reason}",
+                kind=KIND.value,
+                evidence=(*c.evidence, *exc.evidence),
+                fix=exc.fix,
+            )
+        if failure is not None:
+            raise failure
         if base is None:
             return None
         watch(base, c, inputs.policy, root=True)  # a sidecar serving AKIA is still refused

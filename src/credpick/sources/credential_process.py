@@ -26,7 +26,7 @@ from .._context import Context
 from .._model import Candidate, SourceKind, Status
 from ..exceptions import SourceFailed
 from . import _process_run, _profile
-from ._base import BuildInputs, CredentialProvider
+from ._base import BuildInputs, CredentialProvider, register_features
 
 KIND = SourceKind.CREDENTIAL_PROCESS
 LOOKS_AT = "the active profile's credential_process"
@@ -182,7 +182,9 @@ class ProcessProvider:
         return self.fetch(refresh=True)
 
     def load(self) -> Any:
+        register_features("CREDENTIALS_PROFILE_PROCESS")  # as botocore's ProcessProvider
         metadata = self.fetch()
+        register_features("CREDENTIALS_PROCESS")
         if metadata["expiry_time"] is None:
             return Credentials(
                 access_key=metadata["access_key"],

@@ -34,7 +34,7 @@ from .._model import Candidate, SourceKind, Status
 from ..exceptions import SourceFailed
 from . import _imds_fetch as fetch
 from . import _imds_http as http
-from ._base import BuildInputs
+from ._base import BuildInputs, register_features
 
 if TYPE_CHECKING:
     from .._policy import Policy
@@ -353,6 +353,7 @@ class InstanceProvider:
                 fix=_NOT_USABLE[verdict.state],
             )
         metadata = fetcher.fetch(fetch.Hint(verdict.role_name, verdict.token))
+        register_features("CREDENTIALS_IMDS")  # as botocore's InstanceMetadataProvider
         return RefreshableCredentials.create_from_metadata(
             metadata, method=self.METHOD, refresh_using=fetcher.fetch
         )

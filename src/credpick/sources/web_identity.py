@@ -111,4 +111,13 @@ def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
         ),
         role_arn=candidate.params["role_arn"],
         session_name=candidate.params.get("session_name") or None,
+        # botocore's ids: the token from the environment, or from a profile.
+        feature_ids=frozenset(
+            {
+                "CREDENTIALS_STS_ASSUME_ROLE_WEB_ID",
+                "CREDENTIALS_PROFILE_STS_WEB_ID_TOKEN"
+                if candidate.profile
+                else "CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN",
+            }
+        ),
     )
