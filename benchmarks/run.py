@@ -202,6 +202,21 @@ def _timed_verdict(fn: Callable[[], str]) -> tuple[float, str]:
     return (time.perf_counter() - start) * 1000, verdict
 
 
+@contextlib.contextmanager
+def _default_imds_endpoint(url: str) -> Iterator[None]:
+    """credpick's default metadata address, moved for the off-EC2 runs only."""
+    from credpick.sources import imds
+
+    saved = imds.DEFAULT_ENDPOINT
+    imds.DEFAULT_ENDPOINT = url
+    imds.clear_cache()
+    try:
+        yield
+    finally:
+        imds.DEFAULT_ENDPOINT = saved
+        imds.clear_cache()
+
+
 def bench_off_ec2(n_credpick: int, n_botocore: int) -> dict[str, Any]:
     endpoints: dict[str, Callable[[], contextlib.AbstractContextManager[str]]] = {
         "refused": lambda: contextlib.nullcontext(refusing_endpoint()),
@@ -212,8 +227,11 @@ def bench_off_ec2(n_credpick: int, n_botocore: int) -> dict[str, Any]:
     for name, make in endpoints.items():
         with preserved_environ(), Simulation(), make() as url:
             os.environ.pop("AWS_EC2_METADATA_DISABLED", None)
+            # Each side's *default* address moves to the dead one: an endpoint set
+            # explicitly is one credpick must reach, and it fails closed there.
+            with _default_imds_endpoint(url + "/"):
+                cp = [_timed_verdict(_verdict_credpick) for _ in range(n_credpick)]
             os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = url
-            cp = [_timed_verdict(_verdict_credpick) for _ in range(n_credpick)]
             bc = [_timed_verdict(_verdict_botocore) for _ in range(n_botocore)]
         cp_ms, bc_ms = summary([t for t, _ in cp]), summary([t for t, _ in bc])
         assert cp_ms is not None and bc_ms is not None
