@@ -14,7 +14,6 @@ from typing import Any
 import botocore.retries.standard
 import botocore.retryhandler
 import pytest
-from botocore.utils import ContainerMetadataFetcher
 from hypothesis import HealthCheck, settings
 
 from credpick.testing._simulation import Simulation
@@ -36,20 +35,14 @@ settings.register_profile(
 )
 settings.load_profile("long" if os.environ.get("CREDPICK_FUZZ") == "long" else "ci")
 
-#: botocore's per-attempt timeout for the container endpoint, in the hang cases.
-CONTAINER_TIMEOUT = 0.5
-
 
 @pytest.fixture
 def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's retries stay (their count is real); only the sleeps between go.
-
-    The container fetcher sleeps 1 s between its three tries, and the STS and
-    SSO clients back off up to 1 + 2 + 4 + 8 s (legacy mode, with jitter).
-    Those waits are botocore's, not what these tests are about.
+    """Retries stay (their count is real, ``Timeouts.attempts``); only botocore's
+    backoff between them goes: the STS and SSO clients wait up to a second
+    ("standard" mode, with jitter), which is not what these tests are about.
+    credpick's own fetchers pause 0.2 s between tries, and keep it.
     """
-    monkeypatch.setattr(ContainerMetadataFetcher, "SLEEP_TIME", 0)
-    monkeypatch.setattr(ContainerMetadataFetcher, "TIMEOUT_SECONDS", CONTAINER_TIMEOUT)
     monkeypatch.setattr(botocore.retryhandler, "delay_exponential", _no_delay)
     monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", _no_delay)
 

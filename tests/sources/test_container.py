@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.utils import ContainerMetadataFetcher
 
 import credpick
 from credpick import SourceKind, Status
@@ -16,12 +15,6 @@ from credpick.testing import ContainerCredentialsEndpoint, RuntimeHandle, Simula
 from ..helpers import STATIC_ENV, assert_no_secret, write
 
 POD_TOKEN = "MARKER-TOKEN-pod-identity"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    # botocore sleeps 1 s between its three tries; the tries are not under test.
-    monkeypatch.setattr(ContainerMetadataFetcher, "SLEEP_TIME", 0)
 
 
 @pytest.fixture
