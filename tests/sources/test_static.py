@@ -276,3 +276,14 @@ def test_env_keys_come_before_file_keys(make_context: Any, home: Path) -> None:
         env_key(),
         file_key(f"[default] of {path}", status=Status.AVAILABLE),
     )
+
+
+def test_a_session_builds_from_the_contexts_keys_not_the_processs(
+    make_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DEV_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DEV_SECRET)
+    env = {"AWS_ACCESS_KEY_ID": STATIC_KEY_ID, "AWS_SECRET_ACCESS_KEY": STATIC_SECRET}
+    frozen = credpick.session(context=make_context(env)).get_credentials()
+    assert frozen.method == "env"
+    assert (frozen.access_key, frozen.secret_key) == (STATIC_KEY_ID, STATIC_SECRET)
