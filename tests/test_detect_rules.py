@@ -237,3 +237,15 @@ def test_a_hook_refusal_replaces_the_pick_and_keeps_the_rest(
     ]
     assert d.chosen is d.candidates[0]
     assert d.chosen.reason == "refused by hook: not this one"
+
+
+# -- timeouts= with a context -----------------------------------------------------------------
+
+
+def test_timeouts_passed_with_a_context_reach_the_probe(
+    make_context: Any, imds: ImdsEmulator
+) -> None:
+    env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint}
+    d = credpick.detect(context=make_context(env), timeouts=credpick.Timeouts(imds_read=5.0))
+    assert d.ok and d.chosen is not None
+    assert d.chosen.kind is SourceKind.EC2_INSTANCE_PROFILE
