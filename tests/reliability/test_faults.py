@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import attrs
+import botocore.endpoint
 import pytest
 import time_machine
 
@@ -47,8 +48,12 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"
 #: Short timeouts (public knobs) so the hang cases end quickly.
 TIMEOUTS = Timeouts(imds_connect=0.25, imds_read=0.5, http=0.5)
-#: Seconds. A hang guard, not a benchmark: the bounded cases take 0.3 to 2.5 s.
-HANG_GUARD = 5.0
+#: Seconds. A hang guard, not a benchmark. It must tell our timeouts from botocore's
+#: defaults on any machine: one try on botocore's defaults waits 60 s (the bug held
+#: session() for about five minutes), while STS and SSO here make 5 tries of 0.5 s,
+#: 2.5 s idle and over 5.5 s on a busy 2-core machine. Half of one default try leaves
+#: that room and still fails every case that falls back to botocore's timeouts.
+HANG_GUARD = botocore.endpoint.DEFAULT_TIMEOUT / 2
 IMDS_CREDS = "/latest/meta-data/iam/security-credentials/credpick-test-role"
 
 WORKS = "works"
