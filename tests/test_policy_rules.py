@@ -193,7 +193,7 @@ def test_a_refused_key_without_an_id_reads_cleanly(make_context: Any) -> None:
         policy=Policy(static_keys="forbid"),
     )
     assert isinstance(d.error, credpick.StaticKeysRefused)
-    assert d.error.reason == f"long-lived key from environment refused: {FORBIDS}"
+    assert d.error.reason == f"long-lived key (unknown) from environment refused: {FORBIDS}"
 
 
 # -- errors are built from the pick ----------------------------------------------

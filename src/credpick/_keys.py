@@ -32,10 +32,11 @@ METHOD_ORIGINS = {
 
 def is_long_lived(key_id: object, token: object) -> bool:
     """The rule: an ``AKIA`` id, or any id with no session token, is long-lived,
-    whatever delivered it (a program, a sidecar, a file, the environment)."""
-    if not token:
+    whatever delivered it (a program, a sidecar, a file, the environment).
+    No id at all is judged long-lived too: what cannot be told apart fails closed."""
+    if not token or not isinstance(key_id, str) or not key_id.strip():
         return True
-    return isinstance(key_id, str) and key_id.strip().upper().startswith("AKIA")
+    return key_id.strip().upper().startswith("AKIA")
 
 
 def why_refused(static_keys: str, role: str | None) -> str | None:
