@@ -250,3 +250,22 @@ def test_a_refresh_into_akia_is_refused_clean() -> None:
         judging(_metadata(STATIC_KEY_ID), candidate, forbid)()
     assert "on refresh" in str(info.value)
     assert_clean_error(info.value)
+
+
+def test_the_audit_record_carries_the_chain_and_the_account(
+    credpick_runtime: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    credpick_runtime.use("sso")
+    with caplog.at_level(logging.INFO, logger="credpick"):
+        credpick.session()
+    (record,) = [r for r in caplog.records if hasattr(r, "credpick")]
+    fields = record.credpick
+    assert fields["account"] == "123456789012"
+    assert fields["provenance"]["root"]["kind"] == "sso-cache"
+    json.dumps(fields)  # JSON-safe, as every audit field
+
+
+def test_explain_shows_the_account_of_a_root_without_a_role(credpick_runtime: Any) -> None:
+    pytest.importorskip("awscrt")
+    credpick_runtime.use("login")
+    assert "account 123456789012" in credpick.detect().explain()

@@ -166,6 +166,8 @@ class Root:
         notes = [self.key_id] if self.key_id else []
         if self.role_arn:
             notes.append(f"role {self.role_arn}")
+        elif self.account:
+            notes.append(f"account {self.account}")
         notes.append(
             {True: "long-lived", False: "temporary", None: "checked when loaded"}[self.long_lived]
         )

@@ -25,7 +25,7 @@ from . import _files, _redact, _region
 from ._context import Context, Timeouts
 from ._detect import detect
 from ._keys import classify
-from ._model import Candidate, Detection, SourceKind
+from ._model import Candidate, Detection, SourceKind, account_of
 from ._obtained import watch
 from ._policy import Policy
 from ._report import audit
@@ -116,6 +116,8 @@ def audit_fields(
 ) -> Mapping[str, Any]:
     """What an audit record says about a session: never a secret."""
     keys = classify(credentials)
+    # The account botocore carries on the credentials (1.37+), else the chain's.
+    account = getattr(credentials, "account_id", None) or chosen.provenance.root.account
     return {
         "kind": chosen.kind.value,
         "origin": chosen.origin,
@@ -128,6 +130,8 @@ def audit_fields(
         "expiry": _expiry(credentials),
         "region": region,
         "region_source": region_source,
+        "account": account if isinstance(account, str) else account_of(chosen.role_arn),
+        "provenance": chosen.provenance.to_dict(),
     }
 
 
