@@ -142,10 +142,13 @@ def test_the_ec2_file_comes_first_as_in_botocore(make_context: Any, home: Path, 
 
 def test_boto_config_replaces_the_default_places(make_context: Any, home: Path, root: Path) -> None:
     # botocore reads BOTO_CONFIG alone when it is set, as credpick does.
+    given, env = place("boto-config", home, root)
+    write(home / ".boto", BOTO_TEXT.replace(STATIC_KEY_ID, "AKIAI44QH8DHBEXAMPLE"))
+    write(root / "etc" / "boto.cfg", BOTO_TEXT.replace(STATIC_KEY_ID, "AKIAI44QH8DHBEXAMPLE"))
+    d = credpick.detect(context=make_context(env))
+    assert d.candidates == (expected("boto-config", given),)
     empty = write(home / "empty.cfg", "[Boto]\ndebug = 0\n")
-    write(home / ".boto", BOTO_TEXT)
-    d = credpick.detect(context=make_context({"BOTO_CONFIG": str(empty)}))
-    assert d.candidates == ()
+    assert credpick.detect(context=make_context({"BOTO_CONFIG": str(empty)})).candidates == ()
 
 
 @pytest.mark.parametrize("name", PLACES)
