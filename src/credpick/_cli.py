@@ -149,10 +149,12 @@ def _explain(args: argparse.Namespace) -> int:
 
 def present_keys(ctx: Context) -> list[str]:
     """Every long-lived key this process could pick up, masked: the environment,
-    and every section of the shared credentials and config files."""
+    every section of the shared credentials and config files, and the legacy
+    files botocore reads (``AWS_CREDENTIAL_FILE``, ``BOTO_CONFIG``, ``~/.boto``)."""
     from . import _envvars as ev
     from . import _files
     from ._mask import is_temporary_key_id, mask_key_id
+    from .sources import _legacy
 
     found = []
     token = ctx.get(ev.SESSION_TOKEN) or ctx.get(ev.LEGACY_SECURITY_TOKEN)
@@ -171,6 +173,10 @@ def present_keys(ctx: Context) -> list[str]:
             found.append(f"{where} ({mask_key_id(str(key))})")
         elif not key and section.get("aws_secret_access_key"):
             found.append(f"{where} (aws_secret_access_key without an id)")
+    for legacy in _legacy.find(ctx):  # neither file can hold a session token
+        # A file that cannot be read may hold a key: it fails the check too.
+        what = legacy.key_id or legacy.problem or "a secret key without an id"
+        found.append(f"{legacy.path} ({what})")
     return found
 
 

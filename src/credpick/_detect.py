@@ -144,6 +144,9 @@ def detect(
     timeouts: Timeouts | None = None,
     context: Context | None = None,
     assume_role: AssumeRole | Sequence[AssumeRole] | None = None,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    aws_session_token: str | None = None,
 ) -> Detection:
     """Find every credential source, rank them, and apply the policy.
 
@@ -172,6 +175,12 @@ def detect(
         assume_role: Roles a session would assume, in turn, from the chosen
             source (:class:`credpick.AssumeRole`); reported in
             :attr:`Detection.chain`. Nothing is assumed here.
+        aws_access_key_id: Keys :func:`credpick.session` would be passed, so
+            the detection gives its verdict on them: a ``static`` candidate
+            (``env-session`` when temporary) with ``explicit=True``. Only the
+            masked id is kept; half a pair is a ``ConfigurationError``.
+        aws_secret_access_key: The secret of those keys.
+        aws_session_token: Their session token, if temporary.
 
     Returns:
         The detection. Problems are in :attr:`Detection.error`, not raised.
@@ -190,13 +199,23 @@ def detect(
             role_arn=role_arn or context.role_arn,
             timeouts=timeouts or context.timeouts,
         )
+    given = None
+    if aws_access_key_id or aws_secret_access_key or aws_session_token:
+        from .sources import static
+
+        given = static.explicit(aws_access_key_id, aws_secret_access_key, aws_session_token)
+    del aws_access_key_id, aws_secret_access_key, aws_session_token  # none left in this frame
     chain: tuple[AssumeRole, ...] = ()
     try:
+        if isinstance(given, ConfigurationError):
+            raise given
         if assume_role is not None:  # only then: no chain, no import
             from ._chain import links
 
             chain = links(assume_role, context)
         found, looked = gather(context)
+        if given is not None:
+            found.append(given)
     except ConfigurationError as exc:
         region, source = _region.resolve(context, region_name, None)
         return Detection(

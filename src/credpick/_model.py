@@ -101,6 +101,10 @@ class RootKind(str, enum.Enum):
     PROGRAM = "program"
     SSO_CACHE = "sso-cache"
     LOGIN_CACHE = "login-cache"
+    #: ``AWS_CREDENTIAL_FILE`` or a boto2 config file (``~/.boto``, ``/etc/boto.cfg``).
+    LEGACY_FILE = "legacy-file"
+    #: Keys passed to :func:`credpick.session` in code.
+    EXPLICIT_KEYS = "explicit-keys"
 
 
 class LinkKind(str, enum.Enum):

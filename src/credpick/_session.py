@@ -263,7 +263,9 @@ def _first_load(chosen: Candidate, inputs: BuildInputs) -> tuple[Any, CredpickEr
     from .sources import BY_KIND
 
     try:
-        credentials = BY_KIND[chosen.kind].build(chosen, inputs).load()
+        # Keys passed in code are built by the static source, temporary ones too.
+        kind = SourceKind.STATIC if chosen.params.get("store") == "explicit" else chosen.kind
+        credentials = BY_KIND[kind].build(chosen, inputs).load()
         if credentials is None:
             return None, SourceFailed("the source returned no credentials", kind=chosen.kind.value)
         # A refresh in an hour must fail the same way as the first load. botocore
@@ -293,6 +295,9 @@ def session(
     timeouts: Timeouts | None = None,
     context: Context | None = None,
     assume_role: AssumeRole | Sequence[AssumeRole] | None = None,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    aws_session_token: str | None = None,
 ) -> boto3.Session:
     """A ``boto3.Session`` from the safest credential source.
 
@@ -330,6 +335,9 @@ def session(
 
     .. versionadded:: 0.1.0
     """
+    from .sources import static
+
+    given = static.explicit_keys(aws_access_key_id, aws_secret_access_key, aws_session_token)
     policy = policy or Policy()
     if context is None:
         context = Context.from_process(
@@ -344,7 +352,12 @@ def session(
         timeouts=timeouts,
         context=context,
         assume_role=assume_role,
+        aws_access_key_id=aws_access_key_id,
+        aws_secret_access_key=aws_secret_access_key,
+        aws_session_token=aws_session_token,
     )
+    # The caller's raw keys leave this frame's locals: an error's traceback keeps them.
+    del aws_access_key_id, aws_secret_access_key, aws_session_token
     if detection.error is not None:  # a copy: detection's own may chain a parser's error
         raise _clean(detection.error)
     chosen = detection.chosen
@@ -360,7 +373,13 @@ def session(
     bs.set_config_variable("user_agent_appid", app_id(context, chosen.profile, chosen.kind))
     from .sources import BuildInputs
 
-    inputs = BuildInputs(context=context, policy=policy, botocore_session=bs, region=region)
+    inputs = BuildInputs(
+        context=context,
+        policy=policy,
+        botocore_session=bs,
+        region=region,
+        explicit_keys=given,
+    )
     with _recording_features() as features:
         credentials = _load(chosen, inputs)
         if detection.chain:

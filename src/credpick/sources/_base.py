@@ -15,6 +15,7 @@ from .._model import Candidate, SourceKind
 
 if TYPE_CHECKING:
     from .._policy import Policy
+    from .static import ExplicitKeys
 
 
 class CredentialProvider(Protocol):
@@ -42,6 +43,8 @@ class BuildInputs:
     policy: Policy
     botocore_session: Any
     region: str | None
+    # Keys passed in code: the secret lives here, for the build, never in a Candidate.
+    explicit_keys: ExplicitKeys | None = attrs.field(default=None, repr=False, eq=False)
 
     def client_creator(self) -> Callable[..., Any]:
         """Create clients like ``Session.create_client``, honouring the

@@ -1,4 +1,5 @@
-"""Long-lived access keys: the environment, the credentials file, the config file.
+"""Long-lived access keys: the environment, the credentials and config files,
+the legacy files (``AWS_CREDENTIAL_FILE``, ``~/.boto``), and keys passed in code.
 
 These are what credpick exists to keep out of production: an IAM user's
 ``AKIA`` key never expires, so a leak lasts until someone notices.
@@ -9,18 +10,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.credentials import ConfigProvider, SharedCredentialProvider
+import attrs
+from botocore.credentials import (
+    BotoProvider,
+    ConfigProvider,
+    Credentials,
+    OriginalEC2Provider,
+    SharedCredentialProvider,
+)
 
 from .. import _envvars as ev
 from .. import _files
 from .._context import Context
+from .._keys import is_long_lived
 from .._mask import is_temporary_key_id, mask_key_id
-from .._model import Candidate, SourceKind, Status
-from . import _envkeys
+from .._model import Candidate, Provenance, Root, RootKind, SourceKind, Status
+from ..exceptions import ConfigurationError
+from . import _envkeys, _legacy
 from ._base import BuildInputs, CredentialProvider
 
 KIND = SourceKind.STATIC
-LOOKS_AT = "AWS_ACCESS_KEY_ID, and the active profile's keys in the credentials and config files"
+LOOKS_AT = (
+    "AWS_ACCESS_KEY_ID, the active profile's keys in the credentials and config files, "
+    "AWS_CREDENTIAL_FILE, and BOTO_CONFIG (else /etc/boto.cfg and ~/.boto)"
+)
 _FIX = "use a role (instance profile, task role, IRSA, SSO) and delete the key"
 
 
@@ -98,8 +111,47 @@ def _from_section(
     ]
 
 
+def _from_legacy(found: _legacy.LegacyKey) -> Candidate:
+    where = str(found.path)
+    origin = f"{where} ({found.via})" if found.via != "the default location" else where
+    evidence = (
+        f"{found.id_name}={found.key_id} in {where}" if found.key_id else where,
+        f"read by botocore as {found.store}",
+    )
+    root = Root(kind=RootKind.LEGACY_FILE, origin=origin, long_lived=True, key_id=found.key_id)
+    common: dict[str, Any] = {
+        "kind": KIND,
+        "origin": origin,
+        "evidence": evidence,
+        "long_lived": True,
+        "key_id": found.key_id,
+        "provenance": Provenance(root),
+    }
+    if found.problem is not None:
+        return Candidate(
+            status=Status.FAILED,
+            reason=f"{where} (from {found.via}) {found.problem}",
+            fix=f"make {where} a regular file, or delete it and use a role",
+            **common,
+        )
+    if not (found.key_id and found.has_secret):
+        return Candidate(
+            status=Status.FAILED,
+            reason=f"{where} has only half a key pair",
+            fix=f"delete the key from {where}",
+            **common,
+        )
+    return Candidate(
+        reason=f"long-lived key in {where}",
+        fix=f"delete the key from {where}; use a role (instance profile, task role, IRSA, SSO)",
+        params={"store": found.store, "path": where},
+        **common,
+    )
+
+
 def detect(ctx: Context) -> list[Candidate]:
-    """Keys in the environment, then the active profile's keys in each file."""
+    """Keys in the environment, the active profile's keys in each file, then
+    the legacy files botocore reads after every profile source."""
     found = _from_env(ctx)
     files = _files.load(ctx)
     profile, explicit = ctx.active_profile()
@@ -117,6 +169,7 @@ def detect(ctx: Context) -> list[Candidate]:
         profile=profile,
         explicit=explicit,
     )
+    found += [_from_legacy(key) for key in _legacy.find(ctx)]
     return found
 
 
@@ -132,4 +185,114 @@ def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
         return ConfigProvider(  # type: ignore[no-any-return]
             config_filename=str(ctx.config_file), profile_name=profile
         )
+    # botocore's own providers, pointed at the file detection saw, not os.environ's.
+    if store == _legacy.EC2_METHOD:
+        return OriginalEC2Provider(  # type: ignore[no-any-return]
+            environ={_legacy.EC2_VARIABLE: candidate.params["path"]}
+        )
+    if store == _legacy.BOTO_METHOD:
+        return BotoProvider(  # type: ignore[no-any-return]
+            environ={_legacy.BOTO_VARIABLE: candidate.params["path"]}
+        )
+    if store == "explicit":
+        return _Given(inputs.explicit_keys)
     return _envkeys.build(inputs)
+
+
+# -- keys passed in code ---------------------------------------------------------------
+
+EXPLICIT_ORIGIN = "keys passed in code"
+
+
+@attrs.frozen(repr=False)
+class ExplicitKeys:
+    """Keys passed to :func:`credpick.session`: kept for the build only, never in
+    a :class:`~credpick.Candidate`; the repr shows the masked id alone."""
+
+    key_id: str = attrs.field(repr=False)
+    secret: str = attrs.field(repr=False)
+    token: str | None = attrs.field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"ExplicitKeys({mask_key_id(self.key_id)})"
+
+    def __reduce__(self) -> Any:  # never pickled with the secret
+        raise TypeError("ExplicitKeys cannot be pickled")
+
+
+class _Given:
+    """A provider that hands botocore the keys passed in code (method ``explicit``)."""
+
+    METHOD = "explicit"
+
+    def __init__(self, keys: ExplicitKeys | None) -> None:
+        self._keys = keys
+
+    def __repr__(self) -> str:
+        return f"_Given({self._keys!r})"
+
+    def load(self) -> Any:
+        keys = self._keys
+        if keys is None:
+            return None
+        return Credentials(keys.key_id, keys.secret, keys.token, method=self.METHOD)
+
+
+def _half_pair(key_id: object, secret: object, token: object) -> str | None:
+    if key_id and not secret:
+        return "aws_secret_access_key"
+    if secret and not key_id:
+        return "aws_access_key_id"
+    if token and not (key_id or secret):
+        return "aws_access_key_id and aws_secret_access_key"
+    return None
+
+
+def explicit_keys(key_id: object, secret: object, token: object) -> ExplicitKeys | None:
+    """The keys passed in code, or ``None`` when none were (empty counts as none,
+    as in ``boto3.Session``); half a pair gives ``None`` too: see :func:`explicit`."""
+    if not (key_id and secret) or _half_pair(key_id, secret, token):
+        return None
+    return ExplicitKeys(str(key_id), str(secret), str(token) if token else None)
+
+
+def explicit(key_id: object, secret: object, token: object) -> Candidate | ConfigurationError:
+    """The candidate for keys passed in code: ``static`` when long-lived (the one
+    rule, :func:`credpick._keys.is_long_lived`), ``env-session`` when temporary.
+    Half a pair is a :class:`ConfigurationError` naming the missing argument."""
+    missing = _half_pair(key_id, secret, token)
+    if missing is not None:
+        return ConfigurationError(
+            f"{missing}= is missing: keys passed in code need both "
+            "aws_access_key_id= and aws_secret_access_key=",
+            evidence=tuple(
+                f"{name}= given"
+                for name, value in (
+                    ("aws_access_key_id", key_id),
+                    ("aws_secret_access_key", secret),
+                    ("aws_session_token", token),
+                )
+                if value
+            ),
+            fix=f"pass {missing}=, or pass no keys",
+        )
+    masked = mask_key_id(str(key_id))
+    long_lived = is_long_lived(key_id, token)
+    evidence = [f"aws_access_key_id={masked}", "aws_secret_access_key= given"]
+    if token:
+        evidence.append("aws_session_token= given")
+    root = Root(
+        kind=RootKind.EXPLICIT_KEYS, origin=EXPLICIT_ORIGIN, long_lived=long_lived, key_id=masked
+    )
+    return Candidate(
+        kind=KIND if long_lived else SourceKind.ENV_SESSION,
+        origin=EXPLICIT_ORIGIN,
+        evidence=tuple(evidence),
+        reason=("long-lived" if long_lived else "temporary") + f" key {EXPLICIT_ORIGIN}",
+        fix=f"pass no keys in code; {_FIX}" if long_lived else None,
+        long_lived=long_lived,
+        explicit=True,
+        key_id=masked,
+        params={"store": "explicit"},
+        provenance=Provenance(root),
+    )
