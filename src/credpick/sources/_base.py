@@ -14,7 +14,7 @@ from .._http import API_REPLY, bound_client
 from .._model import Candidate, SourceKind
 
 if TYPE_CHECKING:
-    from .._policy import Policy
+    from .._detection import Policy
 
 
 class CredentialProvider(Protocol):
