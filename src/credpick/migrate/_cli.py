@@ -1,6 +1,6 @@
 """``credpick audit`` and ``credpick scan``: the migration commands.
 
-Kept apart from ``_cli.py`` so that module stays about picking credentials;
+Kept in credpick.migrate so ``credpick._cli`` stays about picking credentials;
 ``_cli.main`` calls :func:`add_commands` and :func:`run`.
 """
 
