@@ -1,7 +1,7 @@
 """The plain values that flow through credpick: kinds, candidates, provenance.
 
 What a detection decided (:class:`~credpick.Detection`) and the policy it applied
-(:class:`~credpick.Policy`) are in :mod:`credpick._detection`, one layer up.
+(:class:`~credpick.Policy`) are in :mod:`credpick._detection`, which builds on these.
 """
 
 from __future__ import annotations
