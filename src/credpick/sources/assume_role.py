@@ -22,7 +22,7 @@ from .._mask import mask_key_id
 from .._model import Candidate, Link, LinkKind, Provenance, Root, RootKind, SourceKind, Status
 from .._model import account_of as _account
 from ..exceptions import SourceFailed
-from . import _container_uri, _envkeys, _profile, ecs, imds
+from . import _container_uri, _envkeys, _profile, container, ecs, eks_pod_identity, imds
 from ._base import BuildInputs, CredentialProvider, Source
 
 KIND = SourceKind.ASSUME_ROLE
@@ -35,10 +35,12 @@ _FOLDS: Mapping[SourceKind | None, tuple[SourceKind, ...]] = {
     SourceKind.EC2_INSTANCE_PROFILE: (SourceKind.EC2_INSTANCE_PROFILE,),
     SourceKind.STATIC: (SourceKind.STATIC, SourceKind.ENV_SESSION, SourceKind.LAMBDA),
 }
-# The sources a credential_source profile builds on, named here rather than
-# looked up in the registry (sources/__init__.py), which imports this module.
+# The sources a credential_source profile builds on (absorb() may set any container
+# kind as the root), named here: the registry (sources/__init__.py) imports this module.
 _PLATFORMS: Mapping[SourceKind, Source] = {
     SourceKind.ECS: ecs,
+    SourceKind.EKS_POD_IDENTITY: eks_pod_identity,
+    SourceKind.CONTAINER: container,
     SourceKind.EC2_INSTANCE_PROFILE: imds,
 }
 _MAX_DEPTH = 8  # botocore follows source_profile chains; a loop must end
