@@ -4,19 +4,62 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 import credpick
 from credpick import exceptions
 
 
 def test_all_is_the_public_surface() -> None:
     assert sorted(credpick.__all__) == credpick.__all__
+    # What picking credentials needs; the migration toolkit is credpick.migrate's.
     assert set(credpick.__all__) == {
-        "AssumeRole", "AuditReport", "Candidate", "ConfigurationError", "Context", "CredpickError",
-        "Detection", "Flag", "IdKind", "KeyFinding", "NoCredentialsFound", "Policy",
-        "PolicyViolation", "ScanFinding", "ScanReport", "SourceFailed", "SourceKind",
-        "StaticKeysRefused", "Status", "Timeouts", "__version__", "audit", "detect", "guard",
-        "render_audit", "render_scan", "scan", "session", "wrap",
+        "AssumeRole", "Candidate", "ConfigurationError", "Context", "CredpickError",
+        "Detection", "NoCredentialsFound", "Policy", "PolicyViolation", "SourceFailed",
+        "SourceKind", "StaticKeysRefused", "Status", "Timeouts", "__version__", "detect", "guard",
+        "session", "wrap",
     }  # fmt: skip
+
+
+MIGRATE = [
+    "AuditReport", "Flag", "IdKind", "KeyFinding", "ScanFinding", "ScanReport", "audit",
+    "render_audit", "render_scan", "scan",
+]  # fmt: skip
+
+
+def test_migrate_all_is_the_migration_toolkit() -> None:
+    import credpick.migrate
+
+    assert credpick.migrate.__all__ == MIGRATE  # sorted, and exactly these
+    assert set(dir(credpick.migrate)) == set(MIGRATE)
+    with pytest.raises(AttributeError, match="no attribute 'session'"):
+        credpick.migrate.session  # noqa: B018
+
+
+def test_the_old_names_still_resolve_to_the_same_objects() -> None:
+    import credpick.migrate
+
+    for name in MIGRATE:
+        assert getattr(credpick, name) is getattr(credpick.migrate, name), name
+        assert name not in credpick.__all__
+    from credpick._chain import AssumeRole
+    from credpick._policy import Policy, StaticKeys
+    from credpick._report import explain, shown, to_dict
+
+    assert AssumeRole is credpick.AssumeRole and Policy is credpick.Policy
+    assert StaticKeys is not None and explain and shown and to_dict
+
+
+def test_the_migration_toolkit_is_imported_only_when_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, credpick, credpick.migrate; before = set(sys.modules); credpick.scan; "
+        "print('credpick.migrate._audit' in before, 'credpick.migrate._scan' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
 
 
 def test_error_tree() -> None:

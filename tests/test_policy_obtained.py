@@ -291,6 +291,19 @@ def test_ecs_credential_source_assumes_the_configured_role(
     assert "assumed-role/ops/" in arn
 
 
+def test_eks_pod_identity_under_ecs_credential_source_assumes_the_configured_role(
+    sts: Any, home: Path, credpick_runtime: Simulation
+) -> None:
+    """EcsContainer stands for any container endpoint: the root is the EKS agent's."""
+    credpick_runtime.use("eks-pod-identity")
+    _platform_profile(home, "EcsContainer")
+    d = credpick.detect()
+    assert d.chosen is not None and d.chosen.kind is SourceKind.ASSUME_ROLE
+    assert d.chosen.provenance.root.source is SourceKind.EKS_POD_IDENTITY
+    arn = credpick.session().client("sts").get_caller_identity()["Arn"]
+    assert "assumed-role/ops/" in arn
+
+
 def test_ecs_credential_source_with_a_broken_endpoint_fails_closed(
     sts: Any, home: Path, credpick_runtime: Simulation
 ) -> None:

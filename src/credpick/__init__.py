@@ -19,73 +19,94 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ._audit import audit
-    from ._audit_report import AuditReport, Flag, KeyFinding, render_audit
-    from ._chain import AssumeRole
     from ._context import Context, Timeouts
     from ._detect import detect
-    from ._model import Candidate, Detection, SourceKind, Status
-    from ._policy import Policy
+    from ._detection import Detection, Policy
+    from ._model import Candidate, SourceKind, Status
     from ._request_guard import guard
-    from ._scan import IdKind, ScanFinding, ScanReport, render_scan, scan
+    from ._role import AssumeRole
     from ._session import session
     from ._wrap import wrap
+
+    # Compatibility: explicit re-exports (X as X), kept out of __all__.
+    from .migrate import (
+        AuditReport as AuditReport,
+    )
+    from .migrate import (
+        Flag as Flag,
+    )
+    from .migrate import (
+        IdKind as IdKind,
+    )
+    from .migrate import (
+        KeyFinding as KeyFinding,
+    )
+    from .migrate import (
+        ScanFinding as ScanFinding,
+    )
+    from .migrate import (
+        ScanReport as ScanReport,
+    )
+    from .migrate import (
+        audit as audit,
+    )
+    from .migrate import (
+        render_audit as render_audit,
+    )
+    from .migrate import (
+        render_scan as render_scan,
+    )
+    from .migrate import (
+        scan as scan,
+    )
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "AssumeRole": "._chain",
-    "AuditReport": "._audit_report",
+    "AssumeRole": "._role",
+    "AuditReport": ".migrate",
     "Candidate": "._model",
     "Context": "._context",
-    "Detection": "._model",
-    "Flag": "._audit_report",
-    "IdKind": "._scan",
-    "KeyFinding": "._audit_report",
-    "Policy": "._policy",
-    "ScanFinding": "._scan",
-    "ScanReport": "._scan",
+    "Detection": "._detection",
+    "Flag": ".migrate",
+    "IdKind": ".migrate",
+    "KeyFinding": ".migrate",
+    "Policy": "._detection",
+    "ScanFinding": ".migrate",
+    "ScanReport": ".migrate",
     "SourceKind": "._model",
     "Status": "._model",
     "Timeouts": "._context",
-    "audit": "._audit",
+    "audit": ".migrate",
     "detect": "._detect",
     "guard": "._request_guard",
-    "render_audit": "._audit_report",
-    "render_scan": "._scan",
-    "scan": "._scan",
+    "render_audit": ".migrate",
+    "render_scan": ".migrate",
+    "scan": ".migrate",
     "session": "._session",
     "wrap": "._wrap",
 }
 
+# What picking credentials needs. The migration toolkit's names (credpick.migrate)
+# still resolve here, for compatibility, but are not part of this list.
 __all__ = [
     "AssumeRole",
-    "AuditReport",
     "Candidate",
     "ConfigurationError",
     "Context",
     "CredpickError",
     "Detection",
-    "Flag",
-    "IdKind",
-    "KeyFinding",
     "NoCredentialsFound",
     "Policy",
     "PolicyViolation",
-    "ScanFinding",
-    "ScanReport",
     "SourceFailed",
     "SourceKind",
     "StaticKeysRefused",
     "Status",
     "Timeouts",
     "__version__",
-    "audit",
     "detect",
     "guard",
-    "render_audit",
-    "render_scan",
-    "scan",
     "session",
     "wrap",
 ]

@@ -24,7 +24,7 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from ._context import Context
-    from ._model import Detection
+    from ._detection import Detection
 
 OK = 0
 VIOLATION = 1  # a policy violation: long-lived keys, --require, a hook
@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", help="use this profile, as profile_name= would")
     whoami = commands.add_parser("whoami", help="call STS GetCallerIdentity with credpick's pick")
     whoami.add_argument("--profile", help="use this profile, as profile_name= would")
-    from ._cli_migrate import add_commands
+    from .migrate._cli import add_commands
 
     add_commands(commands)
     return parser
@@ -313,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if command == "whoami":
                 return _whoami(args)
             if command in ("audit", "scan"):
-                from ._cli_migrate import run
+                from .migrate._cli import run
 
                 return run(args)
             return _explain(args)

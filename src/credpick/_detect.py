@@ -10,13 +10,14 @@ import attrs
 
 from . import _files, _region
 from ._context import Context, Timeouts
+from ._detection import Detection
 from ._mask import display_url, scrub
-from ._model import RANK, Candidate, Detection, SourceKind, Status
+from ._model import RANK, Candidate, SourceKind, Status
 from ._policy import Policy, apply, long_lived_key
 from .exceptions import ConfigurationError, PolicyViolation
 
 if TYPE_CHECKING:
-    from ._chain import AssumeRole
+    from ._role import AssumeRole
 
 logger = logging.getLogger("credpick")
 

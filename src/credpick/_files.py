@@ -174,3 +174,9 @@ def load(ctx: Context) -> SharedFiles:
     if isinstance(result, ConfigurationError):
         raise result
     return result
+
+
+def active_profile(ctx: Context) -> tuple[str, bool, Mapping[str, Any]]:
+    """The active profile's name, whether it was chosen explicitly, and its settings."""
+    name, explicit = ctx.active_profile()
+    return name, explicit, load(ctx).profile(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from . import _url
 
@@ -58,3 +59,24 @@ def display_url(url: str) -> str:
     parsers read differently (a backslash, whitespace) is ``(not a valid URL)``.
     """
     return _url.display(url)
+
+
+# Anything shaped like a URL inside shown text: its user info, query and
+# fragment may hold tokens, so it is shown through display_url.
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s;,'\"<>]+")
+
+
+def shown(text: str) -> str:
+    """``text`` with key ids masked and every URL in it as :func:`display_url` shows it."""
+    return scrub(_URL.sub(lambda m: display_url(m.group(0)), text))
+
+
+def shown_all(value: Any) -> Any:
+    """:func:`shown` applied to every string inside lists, tuples and dicts."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, list | tuple):
+        return [shown_all(v) for v in value]
+    if isinstance(value, dict):
+        return {k: shown_all(v) for k, v in value.items()}
+    return value

@@ -1,20 +1,19 @@
-"""The plain values that flow through credpick: kinds, candidates, detections."""
+"""The plain values that flow through credpick: kinds, candidates, provenance.
+
+What a detection decided (:class:`~credpick.Detection`) and the policy it applied
+(:class:`~credpick.Policy`) are in :mod:`credpick._detection`, which builds on these.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ._mask import ensure_masked, scrub
-
-if TYPE_CHECKING:
-    from ._chain import AssumeRole
-    from ._policy import Policy
-    from .exceptions import CredpickError
 
 
 class SourceKind(str, enum.Enum):
@@ -349,62 +348,3 @@ class Candidate:
         """One line for error messages: ``kind (origin): status: reason``."""
         line = f"{self.kind.value} ({self.origin}): {self.status.value}"
         return f"{line}: {self.reason}" if self.reason else line
-
-
-@attrs.frozen
-class Detection:
-    """What credpick found, what it picked, and why. No session is built.
-
-    Attributes:
-        candidates: Every source found, best first, whatever its status.
-        chosen: The candidate a session would be built from, or ``None``.
-        error: The error :func:`credpick.session` would raise, or ``None``.
-        looked: Every place credpick looked, found or not.
-        policy: The policy applied.
-        region: The region a session would use, if known. ``None`` with
-            :attr:`region_source` set means the instance metadata service
-            will be asked when a client first needs it.
-        region_source: Where the region comes from: ``"region_name="``,
-            ``"AWS_REGION"``, ``"AWS_DEFAULT_REGION"``, ``"profile 'NAME' (PATH)"``
-            or ``"instance metadata (placement/region)"``; ``None`` if nowhere.
-        chain: The roles a session assumes in turn from the chosen source's
-            credentials (``assume_role=``), first to last, with their session
-            names filled in; empty when none was asked for.
-
-    .. versionadded:: 0.1.0
-    """
-
-    candidates: tuple[Candidate, ...]
-    chosen: Candidate | None
-    error: CredpickError | None
-    looked: tuple[str, ...]
-    policy: Policy
-    region: str | None = attrs.field(default=None, converter=_scrub_opt)
-    region_source: str | None = attrs.field(default=None, converter=_scrub_opt)
-    chain: tuple[AssumeRole, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """Whether a session can be built from this detection."""
-        return self.error is None and self.chosen is not None
-
-    def raise_for_error(self) -> None:
-        """Raise :attr:`error` if there is one.
-
-        Raises:
-            CredpickError: The detection's error.
-        """
-        if self.error is not None:
-            raise self.error
-
-    def explain(self) -> str:
-        """A human report: one line per candidate with its evidence and verdict."""
-        from ._report import explain
-
-        return explain(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of the detection. Holds no secret."""
-        from ._report import to_dict
-
-        return to_dict(self)

@@ -24,7 +24,7 @@ from ._model import Candidate
 from .exceptions import StaticKeysRefused
 
 if TYPE_CHECKING:
-    from ._policy import Policy
+    from ._detection import Policy
 
 logger = logging.getLogger("credpick")
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Sequence
 
 import attrs
 
+from ._detection import Policy as Policy
+from ._detection import StaticKeys as StaticKeys
 from ._keys import FORBIDDEN, why_refused
 from ._model import Candidate, SourceKind, Status
 from .exceptions import (
@@ -15,38 +16,6 @@ from .exceptions import (
     SourceFailed,
     StaticKeysRefused,
 )
-
-if TYPE_CHECKING:
-    from ._model import Detection
-
-StaticKeys = Literal["refuse-when-role", "forbid", "allow"]
-
-
-@attrs.frozen
-class Policy:
-    """What credpick may pick.
-
-    Args:
-        static_keys: ``"refuse-when-role"`` (default) never uses long-lived keys
-            when a role-based source exists; ``"forbid"`` never uses them;
-            ``"allow"`` never refuses them (roles are still preferred).
-        allow_imdsv1: Accept instance credentials over IMDSv1. Off by default.
-        hook: Called with the :class:`~credpick.Detection` before a session is
-            built. Return ``None`` to accept it; raise
-            :class:`~credpick.PolicyViolation`, or return ``False`` (any value
-            but ``None``), to refuse it. Any other exception it raises is
-            reported as a :class:`~credpick.PolicyViolation` from the hook.
-
-    .. versionadded:: 0.1.0
-    """
-
-    static_keys: StaticKeys = attrs.field(
-        default="refuse-when-role",
-        validator=attrs.validators.in_(("refuse-when-role", "forbid", "allow")),
-    )
-    allow_imdsv1: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-    hook: Callable[[Detection], object] | None = attrs.field(default=None, repr=False)
-
 
 _IMDSV1_OPT_IN = "or opt in with credpick.Policy(allow_imdsv1=True)"
 

@@ -24,8 +24,9 @@ from . import _envvars as ev
 from . import _files, _redact, _region
 from ._context import Context, Timeouts
 from ._detect import detect
+from ._detection import Detection
 from ._keys import classify
-from ._model import Candidate, Detection, SourceKind, account_of
+from ._model import Candidate, SourceKind, account_of
 from ._obtained import watch
 from ._policy import Policy
 from ._report import audit

@@ -6,7 +6,7 @@ import boto3
 import botocore.session
 
 import credpick
-from credpick import AssumeRole, Candidate, Detection, Policy, SourceKind
+from credpick import AssumeRole, Candidate, Detection, Policy, SourceKind, migrate
 
 
 def hook(detection: Detection) -> None:
@@ -61,3 +61,13 @@ predicate_policy = Policy(hook=predicate_hook)
 root_long_lived: bool | None = candidates[0].provenance.root.long_lived if candidates else None
 rooted: bool = candidates[0].rooted_in_long_lived if candidates else False
 link_roles: list[str] = [link.role_arn for link in candidates[0].provenance.links]
+
+# The migration toolkit, from its own subpackage and through the old top-level names.
+scanned: migrate.ScanReport = migrate.scan(["."], include_env=False)
+scan_kinds: list[migrate.IdKind] = [f.kind for f in scanned.findings]
+scan_text: str = migrate.render_scan(scanned)
+audited: migrate.AuditReport = migrate.audit(boto3.Session(), unused_days=30)
+audit_flags: list[migrate.Flag] = [flag for key in audited.keys for flag in key.flags]
+audit_keys: tuple[migrate.KeyFinding, ...] = audited.keys
+audit_text: str = migrate.render_audit(audited, show_all=True)
+old_scan: credpick.ScanReport = credpick.scan("src")

@@ -8,20 +8,17 @@ source-profile chain it builds is given credpick's bounded one instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from botocore.credentials import ProfileProviderBuilder, create_credential_resolver
 
 from .. import _files
-from .._context import Context
 from ._base import BuildInputs, CredentialProvider
 
-
-def active(ctx: Context) -> tuple[str, bool, Mapping[str, Any]]:
-    """The active profile's name, whether it was chosen explicitly, and its settings."""
-    name, explicit = ctx.active_profile()
-    return name, explicit, _files.load(ctx).profile(name)
+# The active profile: in _files, so that credential_process (whose provider this
+# module runs for source profiles) can read it without importing this module.
+active = _files.active_profile
 
 
 class _SourceProfileProcess:

@@ -22,8 +22,8 @@ from .._mask import mask_key_id
 from .._model import Candidate, Link, LinkKind, Provenance, Root, RootKind, SourceKind, Status
 from .._model import account_of as _account
 from ..exceptions import SourceFailed
-from . import _container_uri, _envkeys, _profile
-from ._base import BuildInputs, CredentialProvider
+from . import _container_uri, _envkeys, _profile, container, ecs, eks_pod_identity, imds
+from ._base import BuildInputs, CredentialProvider, Source
 
 KIND = SourceKind.ASSUME_ROLE
 LOOKS_AT = "the active profile's role_arn with source_profile or credential_source"
@@ -34,6 +34,14 @@ _FOLDS: Mapping[SourceKind | None, tuple[SourceKind, ...]] = {
     SourceKind.ECS: _CONTAINER_KINDS,
     SourceKind.EC2_INSTANCE_PROFILE: (SourceKind.EC2_INSTANCE_PROFILE,),
     SourceKind.STATIC: (SourceKind.STATIC, SourceKind.ENV_SESSION, SourceKind.LAMBDA),
+}
+# The sources a credential_source profile builds on (absorb() may set any container
+# kind as the root), named here: the registry (sources/__init__.py) imports this module.
+_PLATFORMS: Mapping[SourceKind, Source] = {
+    SourceKind.ECS: ecs,
+    SourceKind.EKS_POD_IDENTITY: eks_pod_identity,
+    SourceKind.CONTAINER: container,
+    SourceKind.EC2_INSTANCE_PROFILE: imds,
 }
 _MAX_DEPTH = 8  # botocore follows source_profile chains; a loop must end
 
@@ -239,7 +247,6 @@ class _OverPlatform:
     def load(self) -> Any:
         from .._chain import AssumeRole, assume, links
         from .._obtained import watch
-        from . import BY_KIND
 
         c, inputs = self._candidate, self._inputs
         root = c.provenance.root
@@ -247,7 +254,7 @@ class _OverPlatform:
         base_candidate = Candidate(kind=kind, origin=root.origin, params=root.params)
         failure: SourceFailed | None = None
         try:
-            base = BY_KIND[kind].build(base_candidate, inputs).load()
+            base = _PLATFORMS[kind].build(base_candidate, inputs).load()
         except SourceFailed as exc:  # the root's own error: say whose root it is
             failure = SourceFailed(
                 f"the profile's credential_source ({kind.value}) failed: {exc.reason}",

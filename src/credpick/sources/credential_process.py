@@ -22,10 +22,11 @@ import attrs
 from botocore.compat import compat_shell_split
 from botocore.credentials import Credentials, RefreshableCredentials
 
+from .. import _files
 from .._context import Context
 from .._model import Candidate, SourceKind, Status
 from ..exceptions import SourceFailed
-from . import _process_run, _profile
+from . import _process_run
 from ._base import BuildInputs, CredentialProvider, register_features
 
 KIND = SourceKind.CREDENTIAL_PROCESS
@@ -43,7 +44,7 @@ def _program(command: str) -> str | None:
 
 
 def detect(ctx: Context) -> list[Candidate]:
-    name, explicit, settings = _profile.active(ctx)
+    name, explicit, settings = _files.active_profile(ctx)
     command = settings.get("credential_process")
     if not command:
         return []

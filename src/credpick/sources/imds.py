@@ -37,7 +37,7 @@ from . import _imds_http as http
 from ._base import BuildInputs, register_features
 
 if TYPE_CHECKING:
-    from .._policy import Policy
+    from .._detection import Policy
 
 KIND = SourceKind.EC2_INSTANCE_PROFILE
 LOOKS_AT = "the instance metadata service"

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
 from botocore.credentials import (
     BotoProvider,
     ConfigProvider,
@@ -27,7 +26,7 @@ from .._mask import is_temporary_key_id, mask_key_id
 from .._model import Candidate, Provenance, Root, RootKind, SourceKind, Status
 from ..exceptions import ConfigurationError
 from . import _envkeys, _legacy
-from ._base import BuildInputs, CredentialProvider
+from ._base import BuildInputs, CredentialProvider, ExplicitKeys
 
 KIND = SourceKind.STATIC
 LOOKS_AT = (
@@ -202,22 +201,6 @@ def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
 # -- keys passed in code ---------------------------------------------------------------
 
 EXPLICIT_ORIGIN = "keys passed in code"
-
-
-@attrs.frozen(repr=False)
-class ExplicitKeys:
-    """Keys passed to :func:`credpick.session`: kept for the build only, never in
-    a :class:`~credpick.Candidate`; the repr shows the masked id alone."""
-
-    key_id: str = attrs.field(repr=False)
-    secret: str = attrs.field(repr=False)
-    token: str | None = attrs.field(default=None, repr=False)
-
-    def __repr__(self) -> str:
-        return f"ExplicitKeys({mask_key_id(self.key_id)})"
-
-    def __reduce__(self) -> Any:  # never pickled with the secret
-        raise TypeError("ExplicitKeys cannot be pickled")
 
 
 class _Given:

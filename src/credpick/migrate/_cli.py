@@ -1,6 +1,6 @@
 """``credpick audit`` and ``credpick scan``: the migration commands.
 
-Kept apart from ``_cli.py`` so that module stays about picking credentials;
+Kept in credpick.migrate so ``credpick._cli`` stays about picking credentials;
 ``_cli.main`` calls :func:`add_commands` and :func:`run`.
 """
 
@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
         report = scan(args.paths, include_env=args.env)
         print(json.dumps(report.to_dict(), indent=2) if args.json else render_scan(report))
         return report.exit_code()
+    from .._session import session
     from ._audit import audit
     from ._audit_report import parse_fail_on, render_audit
-    from ._session import session
 
     fail_on = parse_fail_on(args.fail_on)  # bad flags fail before any IAM call
     result = audit(

@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
-from ._mask import ensure_masked
-from .exceptions import ConfigurationError
+from .._mask import ensure_masked
+from ..exceptions import ConfigurationError
 
 #: The credential report's name for the account's root user.
 ROOT_USER = "<root_account>"

@@ -31,8 +31,8 @@ from typing import Any
 
 import attrs
 
-from ._mask import ensure_masked
-from .exceptions import ConfigurationError
+from .._mask import ensure_masked
+from ..exceptions import ConfigurationError
 
 
 class IdKind(str, enum.Enum):

@@ -27,8 +27,8 @@ import attrs
 import botocore.exceptions
 from botocore.config import Config
 
+from ..exceptions import ConfigurationError, CredpickError
 from ._audit_report import ROOT_USER, AuditReport, KeyFinding, KeyState, Limits, judge
-from .exceptions import ConfigurationError, CredpickError
 
 if TYPE_CHECKING:
     import boto3
@@ -356,7 +356,7 @@ def audit(
         multicloud_tag,
     )
     if session is None:
-        from ._session import session as _credpick_session
+        from .._session import session as _credpick_session
 
         session = _credpick_session()
     config = Config(

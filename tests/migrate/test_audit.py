@@ -21,11 +21,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import AccessKeyLastUsed, IAMBackend, iam_backends
 
 from credpick import ConfigurationError, CredpickError
-from credpick._audit import PERMISSIONS, audit
-from credpick._audit_report import DEFAULT_FAIL_ON, Flag, parse_fail_on, render_audit
+from credpick.migrate._audit import PERMISSIONS, audit
+from credpick.migrate._audit_report import DEFAULT_FAIL_ON, Flag, parse_fail_on, render_audit
 from credpick.testing import Simulation
 
-GUIDE = Path(__file__).resolve().parent.parent / "docs" / "migration.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "migration.md"
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 FAKE = {"aws_access_key_id": "AKIAFAKE0AUDIT0TESTS", "aws_secret_access_key": "FAKE-SECRET-audit"}
 ROOT_ROW = (

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from credpick import ConfigurationError
-from credpick._scan import DEFAULT_IGNORE, IdKind, ScanFinding, render_scan, scan
+from credpick.migrate._scan import DEFAULT_IGNORE, IdKind, ScanFinding, render_scan, scan
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _rng = random.Random(6)  # fixed seed: the same ids every run
 
 

@@ -1,0 +1,195 @@
+"""What a detection decided, the policy it applied, and how both are shown.
+
+:class:`Detection` and :class:`Policy` refer to each other (a policy's hook
+judges a detection, a detection records its policy), so they live together, with
+the renderings :meth:`Detection.explain` and :meth:`Detection.to_dict` use: the
+values stay at the bottom of the layers and import nothing that decides or
+builds (``docs/architecture.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from ._mask import shown, shown_all
+from ._model import Candidate, Status, _scrub_opt
+
+if TYPE_CHECKING:
+    from ._role import AssumeRole
+    from .exceptions import CredpickError
+
+StaticKeys = Literal["refuse-when-role", "forbid", "allow"]
+
+
+@attrs.frozen
+class Policy:
+    """What credpick may pick.
+
+    Args:
+        static_keys: ``"refuse-when-role"`` (default) never uses long-lived keys
+            when a role-based source exists; ``"forbid"`` never uses them;
+            ``"allow"`` never refuses them (roles are still preferred).
+        allow_imdsv1: Accept instance credentials over IMDSv1. Off by default.
+        hook: Called with the :class:`~credpick.Detection` before a session is
+            built. Return ``None`` to accept it; raise
+            :class:`~credpick.PolicyViolation`, or return ``False`` (any value
+            but ``None``), to refuse it. Any other exception it raises is
+            reported as a :class:`~credpick.PolicyViolation` from the hook.
+
+    .. versionadded:: 0.1.0
+    """
+
+    static_keys: StaticKeys = attrs.field(
+        default="refuse-when-role",
+        validator=attrs.validators.in_(("refuse-when-role", "forbid", "allow")),
+    )
+    allow_imdsv1: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    hook: Callable[[Detection], object] | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class Detection:
+    """What credpick found, what it picked, and why. No session is built.
+
+    Attributes:
+        candidates: Every source found, best first, whatever its status.
+        chosen: The candidate a session would be built from, or ``None``.
+        error: The error :func:`credpick.session` would raise, or ``None``.
+        looked: Every place credpick looked, found or not.
+        policy: The policy applied.
+        region: The region a session would use, if known. ``None`` with
+            :attr:`region_source` set means the instance metadata service
+            will be asked when a client first needs it.
+        region_source: Where the region comes from: ``"region_name="``,
+            ``"AWS_REGION"``, ``"AWS_DEFAULT_REGION"``, ``"profile 'NAME' (PATH)"``
+            or ``"instance metadata (placement/region)"``; ``None`` if nowhere.
+        chain: The roles a session assumes in turn from the chosen source's
+            credentials (``assume_role=``), first to last, with their session
+            names filled in; empty when none was asked for.
+
+    .. versionadded:: 0.1.0
+    """
+
+    candidates: tuple[Candidate, ...]
+    chosen: Candidate | None
+    error: CredpickError | None
+    looked: tuple[str, ...]
+    policy: Policy
+    region: str | None = attrs.field(default=None, converter=_scrub_opt)
+    region_source: str | None = attrs.field(default=None, converter=_scrub_opt)
+    chain: tuple[AssumeRole, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether a session can be built from this detection."""
+        return self.error is None and self.chosen is not None
+
+    def raise_for_error(self) -> None:
+        """Raise :attr:`error` if there is one.
+
+        Raises:
+            CredpickError: The detection's error.
+        """
+        if self.error is not None:
+            raise self.error
+
+    def explain(self) -> str:
+        """A human report: one line per candidate with its evidence and verdict."""
+        return explain(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of the detection. Holds no secret."""
+        return to_dict(self)
+
+
+_MARK = {
+    Status.CHOSEN: "*",
+    Status.AVAILABLE: "+",
+    Status.IGNORED: "-",
+    Status.REFUSED: "x",
+    Status.FAILED: "!",
+    Status.UNAVAILABLE: ".",
+}
+_HEADERS = ("STATUS", "KIND", "RANK", "ORIGIN", "REASON")
+
+
+def _region_line(detection: Detection) -> str:
+    if detection.region_source is None:
+        return "region: none (set AWS_REGION, or pass region_name=)"
+    if detection.region is None:
+        return f"region: from {detection.region_source}, fetched when a client first needs it"
+    return f"region: {detection.region} (from {detection.region_source})"
+
+
+def explain(detection: Detection) -> str:
+    """One screen: the verdict, the region, then a table with one row per
+    candidate (the chosen one marked ``*``), each with its reason."""
+    lines = []
+    chosen = detection.chosen
+    if detection.error is not None:
+        head = f"credpick: no session ({type(detection.error).__name__}): {detection.error.reason}"
+    elif chosen is not None:
+        head = f"credpick picked {chosen.kind.value} from {chosen.origin}: {chosen.reason}"
+    else:
+        head = "credpick: nothing picked"
+    lines.append(head)
+    if detection.error is not None and detection.error.fix:
+        lines.append(f"  fix: {detection.error.fix}")
+    lines.extend(f"  then assumes {link.describe()}" for link in detection.chain)
+    lines.append(_region_line(detection))
+    if not detection.candidates:
+        lines.append("  no credential source found")
+        return shown("\n".join(lines))
+    rows = [
+        (c.status.value, c.kind.value, str(c.rank), c.origin, c.reason)
+        for c in detection.candidates
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS[:-1])]
+    indent = " " * (3 + widths[0] + 2)  # under KIND: long evidence keeps its width
+
+    def row(mark: str, cells: tuple[str, ...]) -> str:
+        fixed = "  ".join(v.ljust(w) for v, w in zip(cells[:-1], widths, strict=True))
+        return f"{mark}  {fixed}  {cells[-1]}".rstrip()
+
+    lines.append("")
+    lines.append(row(" ", _HEADERS))
+    for c, cells in zip(detection.candidates, rows, strict=True):
+        lines.append(row(_MARK[c.status], cells))
+        if c.evidence:
+            lines.append(f"{indent}evidence: {'; '.join(c.evidence)}")
+        lines.append(f"{indent}chain: {c.provenance.describe()}")
+        if c.fix and c.status is not Status.CHOSEN:
+            lines.append(f"{indent}fix: {c.fix}")
+    return shown("\n".join(lines))
+
+
+def to_dict(detection: Detection) -> dict[str, Any]:
+    """JSON-safe dict; the shape is part of the public API."""
+    error = detection.error
+    shape = {
+        "chosen": detection.chosen.kind.value if detection.chosen else None,
+        "ok": detection.ok,
+        "error": None
+        if error is None
+        else {
+            "type": type(error).__name__,
+            "kind": error.kind,
+            "reason": error.reason,
+            "fix": error.fix,
+        },
+        "policy": {
+            "static_keys": detection.policy.static_keys,
+            "allow_imdsv1": detection.policy.allow_imdsv1,
+            "hook": detection.policy.hook is not None,
+        },
+        "region": detection.region,
+        "region_source": detection.region_source,
+        "assume_role": [link.to_dict() for link in detection.chain],
+        "candidates": [c.to_dict() for c in detection.candidates],
+        "looked": list(detection.looked),
+    }
+    result: dict[str, Any] = shown_all(shape)
+    return result

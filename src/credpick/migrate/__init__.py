@@ -1,0 +1,61 @@
+"""credpick.migrate: find long-lived access keys and retire them.
+
+The migration toolkit, apart from picking credentials: :func:`audit` lists the
+account's IAM keys with their last use and a verdict each, :func:`scan` finds
+key ids in files and the environment, and :func:`render_audit` and
+:func:`render_scan` show their reports. The ``credpick audit`` and
+``credpick scan`` commands run them (see ``docs/migration.md``).
+
+Names are imported on first use (PEP 562), as in :mod:`credpick`.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._audit import audit
+    from ._audit_report import AuditReport, Flag, KeyFinding, render_audit
+    from ._scan import IdKind, ScanFinding, ScanReport, render_scan, scan
+
+_LAZY = {
+    "AuditReport": "._audit_report",
+    "Flag": "._audit_report",
+    "IdKind": "._scan",
+    "KeyFinding": "._audit_report",
+    "ScanFinding": "._scan",
+    "ScanReport": "._scan",
+    "audit": "._audit",
+    "render_audit": "._audit_report",
+    "render_scan": "._scan",
+    "scan": "._scan",
+}
+
+__all__ = [
+    "AuditReport",
+    "Flag",
+    "IdKind",
+    "KeyFinding",
+    "ScanFinding",
+    "ScanReport",
+    "audit",
+    "render_audit",
+    "render_scan",
+    "scan",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'credpick.migrate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
