@@ -15,6 +15,7 @@ import pytest
 import credpick
 from credpick import Policy, SourceKind, Status
 from credpick.testing import ImdsEmulator, Simulation
+from credpick.testing._hostile import HostileEndpoint
 
 from .helpers import ROLE_ARN, STATIC_ENV, STATIC_SECRET, write
 
@@ -249,3 +250,41 @@ def test_timeouts_passed_with_a_context_reach_the_probe(
     d = credpick.detect(context=make_context(env), timeouts=credpick.Timeouts(imds_read=5.0))
     assert d.ok and d.chosen is not None
     assert d.chosen.kind is SourceKind.EC2_INSTANCE_PROFILE
+
+
+# The probe's verdict names its own deadline: a structured fact, no clock read by the test.
+SHORT = credpick.Timeouts(imds_read=0.3)
+WITHIN_SHORT = "no complete reply within 0.3 s"
+
+
+def _silent_probe_reason(d: credpick.Detection) -> str:
+    (probed,) = [c for c in d.candidates if c.kind is SourceKind.EC2_INSTANCE_PROFILE]
+    assert probed.status is Status.FAILED
+    return probed.reason
+
+
+def test_timeouts_without_a_context_reach_the_probe(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with HostileEndpoint("hold") as silent:
+        monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", silent.url)
+        d = credpick.detect(timeouts=SHORT)
+    assert WITHIN_SHORT in _silent_probe_reason(d)
+
+
+def test_timeouts_with_a_context_replace_the_contexts_own(make_context: Any) -> None:
+    with HostileEndpoint("hold") as silent:
+        env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": silent.url}
+        d = credpick.detect(context=make_context(env), timeouts=SHORT)
+    assert WITHIN_SHORT in _silent_probe_reason(d)
+
+
+def test_a_profile_name_with_a_context_keeps_the_contexts_timeouts(
+    make_context: Any, home: Path
+) -> None:
+    write(home / ".aws" / "config", "[profile work]\nregion = us-east-1\n")
+    with HostileEndpoint("hold") as silent:
+        env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": silent.url}
+        d = credpick.detect(context=make_context(env, timeouts=SHORT), profile_name="work")
+    assert WITHIN_SHORT in _silent_probe_reason(d)

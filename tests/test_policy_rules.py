@@ -196,6 +196,24 @@ def test_a_refused_key_without_an_id_reads_cleanly(make_context: Any) -> None:
     assert d.error.reason == f"long-lived key (unknown) from environment refused: {FORBIDS}"
 
 
+def test_a_refused_root_without_an_id_reads_cleanly(make_context: Any, home: Path) -> None:
+    write(
+        home / ".aws" / "config",
+        "[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\n"
+        "credential_source = Environment\n",
+    )
+    d = credpick.detect(
+        context=make_context({"AWS_PROFILE": "ops", "AWS_SECRET_ACCESS_KEY": STATIC_SECRET}),
+        policy=Policy(static_keys="forbid"),
+    )
+    assert isinstance(d.error, credpick.StaticKeysRefused)
+    assert d.error.reason == (
+        "long-lived key (unknown) from environment (the root of assume-role (profile 'ops')) "
+        f"refused: {FORBIDS}"
+    )
+    assert_no_secret(str(d.error))
+
+
 # -- errors are built from the pick ----------------------------------------------
 
 
