@@ -214,9 +214,12 @@ def bound_client(client: Any, *, total: float, cap: int = API_REPLY) -> Any:
     botocore offers no hook for its HTTP session class, so the endpoint's
     session is replaced by a bounded copy of itself before any request.
     """
-    endpoint = client._endpoint
-    if isinstance(endpoint.http_session, URLLib3Session):
-        endpoint.http_session = BoundedSession.adopt(endpoint.http_session, total=total, cap=cap)
+    # A private attribute since botocore's first release; read with a fallback so
+    # a botocore that moves it keeps its per-operation timeouts instead of crashing.
+    endpoint = getattr(client, "_endpoint", None)
+    session = getattr(endpoint, "http_session", None)
+    if isinstance(session, URLLib3Session):
+        endpoint.http_session = BoundedSession.adopt(session, total=total, cap=cap)
     return client
 
 
