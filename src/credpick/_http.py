@@ -216,7 +216,7 @@ def bound_client(client: Any, *, total: float, cap: int = API_REPLY) -> Any:
     """
     # A private attribute since botocore's first release; read with a fallback so
     # a botocore that moves it keeps its per-operation timeouts instead of crashing.
-    endpoint = getattr(client, "_endpoint", None)
+    endpoint: Any = getattr(client, "_endpoint", None)
     session = getattr(endpoint, "http_session", None)
     if isinstance(session, URLLib3Session):
         endpoint.http_session = BoundedSession.adopt(session, total=total, cap=cap)
