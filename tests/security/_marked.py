@@ -18,11 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import botocore.retries.standard
-import botocore.retryhandler
 import pytest
 import time_machine
-from botocore.utils import ContainerMetadataFetcher
 
 import credpick
 from credpick.testing import Simulation
@@ -56,24 +53,6 @@ MARKERS = (*ALL_MARKERS, *MINTED)
 IMDS_CREDS = "/latest/meta-data/iam/security-credentials/"
 _HOUR = dt.timedelta(hours=1)
 _NS = "https://sts.amazonaws.com/doc/2011-06-15/"
-
-
-def no_sleep(mp: pytest.MonkeyPatch) -> None:
-    """botocore's retries stay (their count is real); only the sleeps between go."""
-    mp.setattr(ContainerMetadataFetcher, "SLEEP_TIME", 0)
-    mp.setattr(ContainerMetadataFetcher, "TIMEOUT_SECONDS", 0.5)
-    mp.setattr(botocore.retryhandler, "delay_exponential", _no_delay)
-    mp.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", _no_delay)
-
-
-def _no_delay(*args: Any, **kwargs: Any) -> float:
-    return 0.0
-
-
-def simulation(sts: Any, mp: pytest.MonkeyPatch) -> Iterator[Simulation]:
-    """An isolated Simulation sharing the session's STS emulator."""
-    with Simulation(sts=sts, monkeypatch=mp) as sim:
-        yield sim
 
 
 def marked(expires_in: dt.timedelta = _HOUR) -> FakeCredentials:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
+import botocore.retries.standard
+import botocore.retryhandler
 import pytest
 
+from credpick.testing import Simulation
 from tests.security._leaks import Records
 
 
@@ -51,3 +55,21 @@ def python_signers(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     for name, signer in python.items():
         monkeypatch.setitem(botocore.auth.AUTH_TYPE_MAPS, name, signer)
+
+
+@pytest.fixture
+def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries stay (their count is real); only botocore's backoff between them goes."""
+    monkeypatch.setattr(botocore.retryhandler, "delay_exponential", _no_delay)
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", _no_delay)
+
+
+def _no_delay(*args: Any, **kwargs: Any) -> float:
+    return 0.0
+
+
+@pytest.fixture
+def sim(sts: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulation]:
+    """An isolated Simulation sharing the session's STS emulator (reset per test)."""
+    with Simulation(sts=sts, monkeypatch=monkeypatch) as simulation:
+        yield simulation

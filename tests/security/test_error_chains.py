@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,24 +32,12 @@ from tests.security._marked import (
     MARKERS,
     SUCCEEDS,
     action,
-    no_sleep,
     program,
     rig_for,
     scenarios,
-    simulation,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    no_sleep(monkeypatch)
-
-
-@pytest.fixture
-def sim(sts: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulation]:
-    yield from simulation(sts, monkeypatch)
 
 
 FAILING = [s for s in scenarios() if s[1] != "happy" and s not in SUCCEEDS]

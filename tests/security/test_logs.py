@@ -12,7 +12,6 @@ import concurrent.futures
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,21 +28,9 @@ from tests.security._marked import (
     MARKERS,
     SUCCEEDS,
     action,
-    no_sleep,
     rig_for,
     scenarios,
-    simulation,
 )
-
-
-@pytest.fixture
-def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    no_sleep(monkeypatch)
-
-
-@pytest.fixture
-def sim(sts: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulation]:
-    yield from simulation(sts, monkeypatch)
 
 
 @pytest.mark.usefixtures("no_retry_sleep")
