@@ -9,6 +9,7 @@ file credpick reads for credentials goes through :func:`read_bytes`.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -132,6 +133,19 @@ def read_text(path: str | Path, *, limit: int) -> str:
     if text is None:
         raise FileProblem("cannot be read as UTF-8 text")
     return text
+
+
+# What a header may carry: printable ASCII, spaces only inside; no CR, LF or NUL.
+_HEADER_VALUE = r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?"
+_HEADER_TEXT = re.compile(_HEADER_VALUE)
+_HEADER_BYTES = re.compile(_HEADER_VALUE.encode())
+
+
+def is_header_value(value: str | bytes) -> bool:
+    """Whether ``value`` can be sent as an HTTP header value, as it is."""
+    if isinstance(value, bytes):
+        return _HEADER_BYTES.fullmatch(value) is not None
+    return _HEADER_TEXT.fullmatch(value) is not None
 
 
 def token_problem(token: str, *, limit: int = WEB_IDENTITY_TOKEN) -> str | None:

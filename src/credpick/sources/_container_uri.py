@@ -12,7 +12,6 @@ refresh with an unbounded ``open().read()``; this module does the reading).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,15 +25,13 @@ from .. import _http, _url
 from .._context import Context, Timeouts
 from .._mask import display_url
 from .._model import Candidate, SourceKind, Status
-from .._safe_io import HEADER_TOKEN, FileProblem, read_bytes
+from .._safe_io import HEADER_TOKEN, FileProblem, is_header_value, read_bytes
 from ..exceptions import SourceFailed
 from ._base import BuildInputs, CredentialProvider, register_features
 
 ECS_HOST = _url.ECS_AGENT
 POD_IDENTITY_HOSTS = frozenset({"169.254.170.23", "fd00:ec2::23"})
 _NO_CREDENTIALS = "the credential endpoint gave no usable credentials"
-# A header value: printable ASCII, spaces only inside. No CR, LF or NUL.
-_TOKEN_SHAPE = re.compile(rb"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 
 @attrs.frozen
@@ -67,7 +64,7 @@ def _shape_problem(data: bytes) -> str | None:
         return "is empty"
     if len(data) > HEADER_TOKEN:
         return f"is over {HEADER_TOKEN} bytes, too long for a header"
-    if not _TOKEN_SHAPE.fullmatch(data):
+    if not is_header_value(data):
         return (
             "cannot be read as a token: it holds bytes other than printable ASCII "
             "(a NUL byte, CR or LF, or non-ASCII text)"

@@ -17,7 +17,7 @@ from .. import _envvars as ev
 from .. import _http, _url
 from .._context import Context
 from .._model import Candidate, SourceKind, Status
-from .._safe_io import HEADER_TOKEN, WEB_IDENTITY_TOKEN
+from .._safe_io import HEADER_TOKEN, WEB_IDENTITY_TOKEN, is_header_value
 from ..exceptions import SourceFailed
 from ._assume_web_identity import WebIdentityProvider
 from ._base import BuildInputs, CredentialProvider
@@ -95,14 +95,11 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
-
-
 def request_token_problem(token: str) -> str | None:
     """Why the request token cannot be a header value: printable ASCII, bounded."""
     if len(token) > HEADER_TOKEN:
         return f"{ev.GITHUB_TOKEN_REQUEST_TOKEN} is over {HEADER_TOKEN} characters"
-    if not _HEADER_VALUE.fullmatch(token):
+    if not is_header_value(token):
         return (
             f"{ev.GITHUB_TOKEN_REQUEST_TOKEN} holds characters other than printable ASCII "
             "(CR, LF, NUL or non-ASCII text), which no header can carry"
@@ -127,7 +124,7 @@ def _id_token(result: _http.Reply | _http.Failure) -> tuple[str | None, str | No
         return None, "the token endpoint's reply has no JSON field 'value'"
     if not isinstance(value, str) or not value:
         return None, "the token endpoint returned an empty token"
-    if len(value) > WEB_IDENTITY_TOKEN or not _HEADER_VALUE.fullmatch(value):
+    if len(value) > WEB_IDENTITY_TOKEN or not is_header_value(value):
         return None, "the token endpoint returned something that is not an ID token"
     return value, None
 
