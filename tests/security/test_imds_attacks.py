@@ -360,11 +360,10 @@ def test_imdsv1_only_when_the_policy_allows_it(stray: str, monkeypatch: pytest.M
 def test_a_hostile_region_reply_is_no_region(
     stray: str, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    from credpick.sources import _imds_region
 
     with HostileImds("/latest/meta-data/placement/region", mode, delay=0.2) as endpoint:
         monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.url + "/")
         ctx = credpick.Context.from_process(timeouts=FAST)
         start = time.monotonic()
-        assert _imds_region.region(ctx) is None
+        assert imds_source.region(ctx) is None
     assert time.monotonic() - start < BOUND

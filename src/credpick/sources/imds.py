@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,7 +32,7 @@ from .. import _envvars as ev
 from .. import _safe_io
 from .._context import Context
 from .._mask import display_url
-from .._model import Candidate, SourceKind, Status
+from .._model import RANK, Candidate, SourceKind, Status
 from ..exceptions import SourceFailed
 from . import _imds_fetch as fetch
 from . import _imds_http as http
@@ -41,7 +43,12 @@ if TYPE_CHECKING:
 
 KIND = SourceKind.EC2_INSTANCE_PROFILE
 LOOKS_AT = "the instance metadata service"
+#: Detection asks the network: it runs after every cheap source, and only when
+#: :func:`skip` finds no reason not to (see ``credpick._detect.gather``).
 NETWORK = True
+#: Where the region comes from when this source is chosen and nothing else
+#: names one (see ``credpick._region``).
+REGION_SOURCE = "instance metadata (placement/region)"
 
 DEFAULT_ENDPOINT = "http://169.254.169.254/"
 IPV6_ENDPOINT = "http://[fd00:ec2::254]/"
@@ -155,6 +162,31 @@ def skip_reason(ctx: Context) -> str | None:
     if vendor is not None and not hardware_signs(ctx):
         return f"hardware vendor is '{vendor}' (/sys/class/dmi/id/sys_vendor), not Amazon EC2"
     return None
+
+
+def _could_decide(found: Sequence[Candidate]) -> bool:
+    """Whether the instance profile could change the pick, or a profile's
+    ``credential_source = Ec2InstanceMetadata`` stands on it."""
+    if any(c.provenance.root.source is KIND for c in found):
+        return True
+    for c in found:
+        if c.status is Status.UNAVAILABLE:
+            continue
+        if c.rank < RANK[KIND] or (c.explicit and c.role_based):
+            return False
+    return True
+
+
+def skip(ctx: Context, found: Sequence[Candidate]) -> str | None:
+    """Why detection need not probe, given what the cheap sources ``found``."""
+    if not _could_decide(found):
+        return "a safer source decided"
+    return skip_reason(ctx)
+
+
+def looked(ctx: Context) -> str:
+    """Where the probe looked, for :attr:`Detection.looked`."""
+    return f"probed {display_url(endpoint(ctx))}"
 
 
 def must_answer(ctx: Context) -> str | None:
@@ -290,6 +322,36 @@ def detect(ctx: Context) -> list[Candidate]:
     return [_candidate(verdict, Status.AVAILABLE, "instance profile role", None)]
 
 
+_IMDSV1_OPT_IN = "or opt in with credpick.Policy(allow_imdsv1=True)"
+
+
+def gate(candidate: Candidate, policy: Policy) -> Candidate:
+    """The policy's IMDSv1 rule (``allow_imdsv1``), for the instance profile
+    itself or a chain rooted in it: an instance that answers only IMDSv1, or
+    whose token request timed out, is a failed candidate unless allowed."""
+    if candidate.kind is KIND:
+        state = candidate.params.get("state")
+    elif candidate.provenance.root.source is KIND:
+        state = candidate.provenance.root.params.get("state")
+    else:
+        return candidate
+    if state is None or policy.allow_imdsv1:
+        return candidate
+    if state == "v1-only":
+        return attrs.evolve(
+            candidate,
+            status=Status.FAILED,
+            reason="the instance answers only IMDSv1, and the policy requires IMDSv2",
+            fix="require IMDSv2 on the instance (aws ec2 modify-instance-metadata-options "
+            f"--http-tokens required) {_IMDSV1_OPT_IN}",
+        )
+    if state == "token-timeout":
+        return attrs.evolve(
+            candidate, status=Status.FAILED, fix=f"{candidate.fix}; {_IMDSV1_OPT_IN}"
+        )
+    return candidate
+
+
 def _fetcher(ctx: Context, url: str, allow_imdsv1: bool) -> fetch.InstanceFetcher:
     t = ctx.timeouts
     # The probe's short connect timeout tells "not EC2" apart; a service
@@ -372,3 +434,56 @@ def instance_credentials(ctx: Context, policy: Policy) -> InstanceProvider:
 
 def build(candidate: Candidate, inputs: BuildInputs) -> InstanceProvider:
     return instance_credentials(inputs.context, inputs.policy)
+
+
+# The instance's region (``placement/region``), for credpick._region: one
+# bounded, capped request with the probe's token, made on first use and cached
+# beside the verdict.
+
+_REGION_PATH = "/latest/meta-data/placement/region"
+# A region name, and nothing else: never pass on (or log) an odd body.
+_REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-\d{1,2}")
+
+
+def cached_region(ctx: Context) -> str | None:
+    """The region :func:`region` already fetched for this endpoint; no request."""
+    with _state.lock:
+        return _state.regions.get(endpoint(ctx))
+
+
+def _fetch_region(ctx: Context, verdict: Probe) -> str | None:
+    t = ctx.timeouts
+    with http.Connection(
+        verdict.endpoint, connect_timeout=max(t.imds_connect, t.imds_read), deadline=t.imds_read
+    ) as conn:
+        found = fetch.get_text(
+            conn, "region", _REGION_PATH, verdict.token, http.REGION_CAP, _REGION_SHAPE
+        )
+        if found.status == 401:  # the probe's token expired (6 h): one fresh token, once
+            token = fetch.put_token(conn)
+            if token.value is None:
+                return None
+            found = fetch.get_text(
+                conn, "region", _REGION_PATH, token.value, http.REGION_CAP, _REGION_SHAPE
+            )
+    return found.value
+
+
+def region(ctx: Context) -> str | None:
+    """The instance's region (``placement/region``): one request, then cached.
+
+    Reuses the probe's token. Asked only when the instance profile is the
+    chosen source and nothing else named a region; ``None`` when the
+    metadata service cannot say (botocore then raises ``NoRegionError``).
+    """
+    cached = cached_region(ctx)
+    if cached is not None:
+        return cached
+    verdict = probe(ctx)
+    if verdict.state in ("unreachable", "error", "no-role"):
+        return None
+    found = _fetch_region(ctx, verdict)
+    if found is not None:
+        with _state.lock:
+            _state.regions.setdefault(verdict.endpoint, found)
+    return found
