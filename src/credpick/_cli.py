@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
+from ._kinds import SourceKind
 from .exceptions import (
     ConfigurationError,
     CredpickError,
@@ -32,22 +33,8 @@ USAGE = 2  # argparse's own
 NO_CREDENTIALS = 3
 FAILED = 4  # the chosen source cannot deliver, or the configuration is unusable
 
-# Kept literal: importing SourceKind here would load credpick's model for --help.
-KINDS = (
-    "lambda",
-    "ecs",
-    "eks-pod-identity",
-    "web-identity",
-    "github-oidc",
-    "ec2-instance-profile",
-    "sso",
-    "login",
-    "assume-role",
-    "credential-process",
-    "container",
-    "env-session",
-    "static",
-)
+# From the one list; _kinds imports nothing else, so --help stays cheap.
+KINDS = tuple(kind.value for kind in SourceKind)
 
 EXAMPLES = """\
 examples:

@@ -28,7 +28,7 @@ from . import (
 )
 from ._base import BuildInputs, CredentialProvider, NetworkSource, RegionSource, Source
 
-# Detection order; ranking is separate (see credpick._model.RANK).
+# Detection order; ranking is separate (see credpick._kinds.RANK).
 SOURCES: tuple[Source, ...] = (
     lambda_,
     ecs,
