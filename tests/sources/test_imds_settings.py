@@ -323,3 +323,19 @@ def test_without_v1_disabled_allow_imdsv1_still_works(sim: Simulation) -> None:
     assert key.get_credentials().get_frozen_credentials().access_key == (
         imds.credentials.access_key_id
     )
+
+
+@pytest.mark.parametrize("where", ["variable", "config file"])
+def test_the_timeout_and_attempts_read_as_botocore_reads_them(
+    sim: Simulation, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    if where == "variable":
+        monkeypatch.setenv("AWS_METADATA_SERVICE_TIMEOUT", "2")
+        monkeypatch.setenv(ATTEMPTS, "4")
+    else:
+        _profile(sim, metadata_service_timeout="2", metadata_service_num_attempts="4")
+    ours = settings(credpick.Context.from_process())
+    bs = botocore.session.Session()
+    assert ours.deadline == bs.get_config_variable("metadata_service_timeout") == 2
+    assert ours.attempts == bs.get_config_variable("metadata_service_num_attempts") == 4
+    assert ours.attempts_set
