@@ -133,7 +133,25 @@ def test_audit_fail_on_all_counts_what_fails(
     assert by_default == 0 and "1 flagged, 0 failing" in default_out
     assert "failing by default: root-key, rotation-overdue, unused" in default_out
     assert every_flag == 1 and "1 flagged, 1 failing" in all_out
-    assert (
-        "failing on: never-used, root-key, rotation-overdue, two-active-keys, unused" in all_out
-    )
+    assert "failing on: never-used, root-key, rotation-overdue, two-active-keys, unused" in all_out
     _sts_server.reset()
+
+
+def test_scan_fails_on_a_named_file_over_the_limit(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from credpick.migrate import _cli, _scan
+
+    assert _cli.MAX_BYTES == _scan.MAX_BYTES  # --max-bytes' default is the library's
+    big = write(
+        tmp_path / "big.sh", "#" * 1024 * 1024 + "\nexport AWS_ACCESS_KEY_ID=AKIAZZZZZZZZZZZZZZZZ\n"
+    )
+    assert main(["scan", str(big)]) == 4  # a pre-commit hook fails on the file it was given
+    out = capsys.readouterr().out
+    assert f"not read: {big}: larger than 1048576 bytes" in out.splitlines()
+    assert main(["scan", "--max-bytes", "2000000", str(big)]) == 1
+    out = capsys.readouterr().out
+    assert "big.sh:2:26" in out and "AKIAZZZZZZZZZZZZZZZZ" not in out
+    assert main(["scan", "--json", str(tmp_path)]) == 0  # walked, it is only skipped
+    report = json.loads(capsys.readouterr().out)
+    assert report["failed"] == [] and report["skipped"][0]["path"] == str(big)
