@@ -423,9 +423,7 @@ def test_a_bug_says_so_exits_70_and_shows_its_traceback_only_with_verbose(
     assert code == 70
     assert verbose.startswith("Traceback (most recent call last):")
     assert "in explain" in verbose and "ValueError <- KeyError" in verbose
-    assert verbose.splitlines()[-1] == line.replace(
-        "; run it again with -v for the traceback", ""
-    )
+    assert verbose.splitlines()[-1] == line.replace("; run it again with -v for the traceback", "")
     assert_no_secret(err, verbose)  # the message may quote a value: never shown
 
 
@@ -464,9 +462,32 @@ def test_tour_without_the_testing_extra_names_it() -> None:
 
 
 def test_the_extra_the_tour_names_holds_moto() -> None:
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     extra = project["project"]["optional-dependencies"]["testing"]
     assert any(req.startswith("moto") for req in extra)
+
+
+def test_docs_cover_every_command_option_and_exit_code() -> None:
+    import argparse
+    import re
+    from pathlib import Path
+
+    from credpick import _cli
+
+    page = (Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    headings = [line for line in page.splitlines() if line.startswith("## ")]
+    (commands,) = [a for a in _cli._parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        (heading,) = [h for h in headings if h.startswith(f"## `credpick {name}")]
+        for action in sub._actions:
+            if action.option_strings and "--help" not in action.option_strings:
+                long = max(action.option_strings, key=len)
+                assert long in heading or long in ("--verbose",), (name, long)
+    assert any("`-v`, `--verbose`" in h for h in headings)
+    table = {int(m) for m in re.findall(r"^\| (\d+) \|", page, re.M)}
+    codes = {_cli.OK, _cli.VIOLATION, _cli.USAGE, _cli.NO_CREDENTIALS, _cli.FAILED}
+    assert table == codes | {_cli.BUG, _cli.INTERRUPTED}
