@@ -94,7 +94,7 @@ def _log(detection: Detection) -> None:
             logger.warning(
                 "%s ignored: %s; remove it",
                 long_lived_key(c),  # the root's key, for a chain that stands on one
-                c.reason.removeprefix("ignored: "),
+                c.reason,
             )
     chosen = detection.chosen
     if detection.error is None and chosen is not None and chosen.rooted_in_long_lived:

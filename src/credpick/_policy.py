@@ -99,7 +99,7 @@ def apply(
             return attrs.evolve(c, status=Status.REFUSED, reason=FORBIDDEN)
         if policy.static_keys == "refuse-when-role" and best is not None:
             return attrs.evolve(
-                c, status=Status.IGNORED, reason=f"ignored: {_describe(best)} is available"
+                c, status=Status.IGNORED, reason=f"{_describe(best)} is available"
             )
         return c
 
@@ -118,7 +118,7 @@ def apply(
             fix="run on a role-based runtime, or configure a profile (aws configure sso)",
         )
     elif why is not None:
-        chosen = attrs.evolve(pick, status=Status.REFUSED, reason=f"refused: {why}")
+        chosen = attrs.evolve(pick, status=Status.REFUSED, reason=why)
         error = StaticKeysRefused(
             f"{long_lived_key(pick)} refused: {why}",
             kind=pick.kind.value,
