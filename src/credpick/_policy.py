@@ -98,9 +98,7 @@ def apply(
         if policy.static_keys == "forbid":
             return attrs.evolve(c, status=Status.REFUSED, reason=FORBIDDEN)
         if policy.static_keys == "refuse-when-role" and best is not None:
-            return attrs.evolve(
-                c, status=Status.IGNORED, reason=f"{_describe(best)} is available"
-            )
+            return attrs.evolve(c, status=Status.IGNORED, reason=f"{_describe(best)} is available")
         return c
 
     others = [verdict(c) for c in ranked if c is not pick]
