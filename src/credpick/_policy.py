@@ -8,7 +8,7 @@ import attrs
 
 from ._detection import Policy as Policy
 from ._detection import StaticKeys as StaticKeys
-from ._keys import FORBIDDEN, why_refused
+from ._keys import FORBIDDEN, key_words, why_refused
 from ._model import Candidate, SourceKind, Status
 from .exceptions import (
     CredpickError,
@@ -64,11 +64,8 @@ def long_lived_key(c: Candidate) -> str:
     """The long-lived key a candidate rests on, in words: ``key ID from ORIGIN``."""
     root = c.provenance.root
     if c.long_lived or root.long_lived is not True:
-        return f"long-lived key {c.key_id or '(unknown)'} from {c.origin}"
-    return (
-        f"long-lived key {root.key_id or '(unknown)'} from {root.origin} "
-        f"(the root of {_describe(c)})"
-    )
+        return f"{key_words(c.key_id)} from {c.origin}"
+    return f"{key_words(root.key_id)} from {root.origin} (the root of {_describe(c)})"
 
 
 def apply(
