@@ -203,7 +203,7 @@ def test_a_nested_block_without_equals_gives_its_line_number(home: Path, make_co
     error = verdict(make_context())
     assert isinstance(error, ConfigurationError)
     assert error.reason.endswith(
-        "the indented block of 's3' in [b] has a line without '=' (line 9)"
+        "the indented block of 's3' in [b] has a line without '=' (line 8)"
     )
     assert error.fix is not None and "[NAME]" in error.fix and "[profile" not in error.fix
     assert_clean_error(error)
