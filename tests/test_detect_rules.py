@@ -124,6 +124,42 @@ def test_an_unknown_profile_says_where_to_define_it(make_context: Any, home: Pat
     assert (d.region, d.region_source) == ("eu-west-1", "region_name=")
 
 
+@pytest.mark.parametrize("typed", ["prodd", "Prod", "prod ", "pro"])
+@pytest.mark.parametrize("how", ["AWS_PROFILE", "profile_name="])
+def test_a_mistyped_profile_gets_a_close_match(
+    make_context: Any, home: Path, typed: str, how: str
+) -> None:
+    write(home / ".aws" / "config", "[profile dev]\n[profile prod]\nregion = eu-west-1\n")
+    write(home / ".aws" / "credentials", "[staging]\n")
+    if how == "AWS_PROFILE":
+        d = credpick.detect(context=make_context({"AWS_PROFILE": typed}))
+    else:
+        d = credpick.detect(context=make_context(), profile_name=typed)
+    error = d.error
+    assert isinstance(error, credpick.ConfigurationError)
+    assert error.reason == f"profile '{typed}' (from {how}) is not defined; did you mean 'prod'?"
+    assert error.fix == f"set {how} to 'prod', or add [profile {typed}] to {home}/.aws/config"
+
+
+def test_a_profile_nothing_like_any_other_gets_no_suggestion(make_context: Any, home: Path) -> None:
+    write(home / ".aws" / "config", "[profile prod]\n")
+    d = credpick.detect(context=make_context({"AWS_PROFILE": "zzzzzz"}))
+    assert d.error is not None and "did you mean" not in str(d.error)
+
+
+def test_a_mistyped_source_profile_gets_a_close_match(make_context: Any, home: Path) -> None:
+    write(
+        home / ".aws" / "config",
+        "[profile base]\n[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\n"
+        "source_profile = Base\n",
+    )
+    d = credpick.detect(context=make_context({"AWS_PROFILE": "ops"}))
+    assert d.error is not None
+    assert d.error.reason == (
+        "source_profile 'Base' of profile 'ops' is not defined; did you mean 'base'?"
+    )
+
+
 def test_a_broken_detection_still_reports_the_chain(make_context: Any) -> None:
     link = credpick.AssumeRole("arn:aws:iam::123456789012:role/next")
     d = credpick.detect(context=make_context({"AWS_PROFILE": "nope"}), assume_role=link)

@@ -13,6 +13,7 @@ from ._context import Context, Timeouts
 from ._detection import Detection
 from ._mask import display_url, scrub
 from ._model import RANK, Candidate, SourceKind, Status
+from ._near import close_match, did_you_mean
 from ._policy import Policy, apply, long_lived_key
 from .exceptions import ConfigurationError, PolicyViolation
 
@@ -24,12 +25,16 @@ logger = logging.getLogger("credpick")
 
 def _check_profile(ctx: Context) -> None:
     name, explicit = ctx.active_profile()
-    if explicit and not _files.load(ctx).knows(name):
+    files = _files.load(ctx)
+    if explicit and not files.knows(name):
         origin = ctx.profile_origin()
+        near = close_match(name, files.names())
         raise ConfigurationError(
-            f"profile '{name}' (from {origin}) is not defined",
+            f"profile '{name}' (from {origin}) is not defined{did_you_mean(name, files.names())}",
             evidence=(f"{ctx.config_file}", f"{ctx.credentials_file}"),
-            fix=f"add [profile {name}] to {ctx.config_file}, or fix {origin}",
+            fix=f"set {origin} to '{near}', or add [profile {name}] to {ctx.config_file}"
+            if near
+            else f"add [profile {name}] to {ctx.config_file}, or fix {origin}",
         )
 
 

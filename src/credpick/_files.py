@@ -43,6 +43,10 @@ class SharedFiles:
         """The config-file settings of a profile (empty if absent)."""
         return self.profiles.get(name, {})
 
+    def names(self) -> list[str]:
+        """Every profile either file defines, config file first, in file order."""
+        return list(dict.fromkeys([*self.profiles, *self.credentials]))
+
     def knows(self, name: str) -> bool:
         """Whether either file defines the profile."""
         return name in self.profiles or name in self.credentials
