@@ -324,3 +324,18 @@ def test_a_profile_name_with_a_context_keeps_the_contexts_timeouts(
         env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": silent.url}
         d = credpick.detect(context=make_context(env, timeouts=SHORT), profile_name="work")
     assert WITHIN_SHORT in _silent_probe_reason(d)
+
+
+def test_nothing_found_lists_every_place_looked(make_context: Any) -> None:
+    d = credpick.detect(context=make_context())
+    assert isinstance(d.error, credpick.NoCredentialsFound) and d.looked
+    report = d.explain()
+    assert report.endswith("\n".join(["looked at:", *(f"  - {p}" for p in d.looked)]))
+    assert "ec2-instance-profile: not probed (AWS_EC2_METADATA_DISABLED=true)" in report
+    for place in d.looked:
+        assert place in d.error.attempts and place in str(d.error)
+
+
+def test_a_pick_does_not_list_the_places_looked(make_context: Any) -> None:
+    d = credpick.detect(context=make_context(STATIC_ENV))
+    assert d.ok and "looked at:" not in d.explain()
