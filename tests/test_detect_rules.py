@@ -124,6 +124,42 @@ def test_an_unknown_profile_says_where_to_define_it(make_context: Any, home: Pat
     assert (d.region, d.region_source) == ("eu-west-1", "region_name=")
 
 
+@pytest.mark.parametrize("typed", ["prodd", "Prod", "prod ", "pro"])
+@pytest.mark.parametrize("how", ["AWS_PROFILE", "profile_name="])
+def test_a_mistyped_profile_gets_a_close_match(
+    make_context: Any, home: Path, typed: str, how: str
+) -> None:
+    write(home / ".aws" / "config", "[profile dev]\n[profile prod]\nregion = eu-west-1\n")
+    write(home / ".aws" / "credentials", "[staging]\n")
+    if how == "AWS_PROFILE":
+        d = credpick.detect(context=make_context({"AWS_PROFILE": typed}))
+    else:
+        d = credpick.detect(context=make_context(), profile_name=typed)
+    error = d.error
+    assert isinstance(error, credpick.ConfigurationError)
+    assert error.reason == f"profile '{typed}' (from {how}) is not defined; did you mean 'prod'?"
+    assert error.fix == f"set {how} to 'prod', or add [profile {typed}] to {home}/.aws/config"
+
+
+def test_a_profile_nothing_like_any_other_gets_no_suggestion(make_context: Any, home: Path) -> None:
+    write(home / ".aws" / "config", "[profile prod]\n")
+    d = credpick.detect(context=make_context({"AWS_PROFILE": "zzzzzz"}))
+    assert d.error is not None and "did you mean" not in str(d.error)
+
+
+def test_a_mistyped_source_profile_gets_a_close_match(make_context: Any, home: Path) -> None:
+    write(
+        home / ".aws" / "config",
+        "[profile base]\n[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\n"
+        "source_profile = Base\n",
+    )
+    d = credpick.detect(context=make_context({"AWS_PROFILE": "ops"}))
+    assert d.error is not None
+    assert d.error.reason == (
+        "source_profile 'Base' of profile 'ops' is not defined; did you mean 'base'?"
+    )
+
+
 def test_a_broken_detection_still_reports_the_chain(make_context: Any) -> None:
     link = credpick.AssumeRole("arn:aws:iam::123456789012:role/next")
     d = credpick.detect(context=make_context({"AWS_PROFILE": "nope"}), assume_role=link)
@@ -237,7 +273,8 @@ def test_a_hook_refusal_replaces_the_pick_and_keeps_the_rest(
         (SourceKind.STATIC, Status.IGNORED),
     ]
     assert d.chosen is d.candidates[0]
-    assert d.chosen.reason == "refused by hook: not this one"
+    assert d.chosen.reason == "by the policy hook: not this one"
+    assert "refused: refused" not in d.chosen.attempt_line()
 
 
 # -- timeouts= with a context -----------------------------------------------------------------
@@ -288,3 +325,18 @@ def test_a_profile_name_with_a_context_keeps_the_contexts_timeouts(
         env = {"AWS_EC2_METADATA_DISABLED": None, "AWS_EC2_METADATA_SERVICE_ENDPOINT": silent.url}
         d = credpick.detect(context=make_context(env, timeouts=SHORT), profile_name="work")
     assert WITHIN_SHORT in _silent_probe_reason(d)
+
+
+def test_nothing_found_lists_every_place_looked(make_context: Any) -> None:
+    d = credpick.detect(context=make_context())
+    assert isinstance(d.error, credpick.NoCredentialsFound) and d.looked
+    report = d.explain()
+    assert report.endswith("\n".join(["looked at:", *(f"  - {p}" for p in d.looked)]))
+    assert "ec2-instance-profile: not probed (AWS_EC2_METADATA_DISABLED=true)" in report
+    for place in d.looked:
+        assert place in d.error.attempts and place in str(d.error)
+
+
+def test_a_pick_does_not_list_the_places_looked(make_context: Any) -> None:
+    d = credpick.detect(context=make_context(STATIC_ENV))
+    assert d.ok and "looked at:" not in d.explain()

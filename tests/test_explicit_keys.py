@@ -97,7 +97,7 @@ def test_long_lived_keys_in_code_are_refused_beside_a_role(make_context: Any, ho
     d = credpick.detect(context=ctx, **LONG)  # detect tells the same verdict
     assert isinstance(d.error, credpick.StaticKeysRefused)
     assert d.chosen == explicit_static(
-        status=Status.REFUSED, reason="refused: web-identity (environment) is available"
+        status=Status.REFUSED, reason="web-identity (environment) is available"
     )
     assert error.fix == "drop the key and use web-identity (environment)"
 

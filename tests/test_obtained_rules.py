@@ -107,6 +107,15 @@ def test_a_refusal_beside_a_role_says_to_use_that_role() -> None:
     assert error.fix == "drop the key and use ecs (environment); " + TEMPORARY_FIX.format(WHAT)
 
 
+def test_an_asia_key_without_a_token_is_refused_as_missing_its_token() -> None:
+    tokenless = KeyClass(long_lived=True, key_id="ASIA...MPLE", method="custom-process", origin="x")
+    error = refused(verdict(tokenless, PROC, "forbid"))
+    assert error.reason == (
+        f"key ASIA...MPLE (temporary, but its session token is missing) delivered by {WHAT} "
+        "refused: the policy forbids long-lived keys"
+    )
+
+
 def test_a_refusal_without_a_key_id_says_unknown() -> None:
     error = refused(verdict(NO_ID, PROC, "forbid"))
     assert error.reason.startswith(f"long-lived key (unknown) delivered by {WHAT} refused")

@@ -90,7 +90,7 @@ def test_stray_keys_next_to_a_role_are_ignored_and_say_which_role(
     assert d.ok
     static = d.candidates[1]
     assert static.status is Status.IGNORED
-    assert static.reason == f"ignored: {WEB_IDENTITY} is available"
+    assert static.reason == f"{WEB_IDENTITY} is available"
     assert static.fix == ENV_KEY_FIX and static.key_id == "AKIA...MPLE"
 
 
@@ -142,10 +142,10 @@ def test_an_explicit_key_profile_is_refused_next_to_a_role(
     assert error.kind == "static"
     assert error.fix == f"drop the key and use {WEB_IDENTITY}"
     assert d.chosen is not None and d.chosen.status is Status.REFUSED
-    assert d.chosen.reason == f"refused: {WEB_IDENTITY} is available"
+    assert d.chosen.reason == f"{WEB_IDENTITY} is available"
     assert error.evidence == d.chosen.evidence and len(error.evidence) == 1
     assert error.attempts == (
-        f"static (profile 'dev'): refused: refused: {WEB_IDENTITY} is available",
+        f"static (profile 'dev'): refused: {WEB_IDENTITY} is available",
         "web-identity (environment): available: assumes the role with a projected OIDC token "
         "(EKS IRSA)",
     )
@@ -183,8 +183,8 @@ def test_forbid_alone_uses_the_keys_own_fix(make_context: Any) -> None:
     assert d.error.kind == "static"
     assert d.error.evidence == ("AWS_ACCESS_KEY_ID=AKIA...MPLE", "AWS_SECRET_ACCESS_KEY is set")
     assert d.error.fix == ENV_KEY_FIX
-    assert d.error.attempts == (f"static (environment): refused: refused: {FORBIDS}",)
-    assert d.chosen is not None and d.chosen.reason == f"refused: {FORBIDS}"
+    assert d.error.attempts == (f"static (environment): refused: {FORBIDS}",)
+    assert d.chosen is not None and d.chosen.reason == FORBIDS
 
 
 def test_a_refused_key_without_an_id_reads_cleanly(make_context: Any) -> None:
@@ -241,7 +241,7 @@ def test_a_failed_pick_is_source_failed_with_its_own_facts(
     assert error.fix == d.chosen.fix and error.fix
     assert error.attempts == (
         d.chosen.attempt_line(),
-        f"static (environment): ignored: ignored: {WEB_IDENTITY} is available",
+        f"static (environment): ignored: {WEB_IDENTITY} is available",
     )
 
 
@@ -292,3 +292,21 @@ def test_a_token_timeout_fails_and_offers_the_opt_in(imds: ImdsEmulator) -> None
     assert d.chosen is not None and d.chosen.status is Status.FAILED
     assert d.chosen.fix == f"{hop_fix}; {OPT_IN}"
     assert d.chosen.reason == allowed.chosen.reason
+
+
+@pytest.mark.parametrize("static_keys", ["forbid", "refuse-when-role"])
+def test_a_verdict_is_said_once_in_attempts_and_explain(
+    make_context: Any, irsa: dict[str, str], static_keys: str
+) -> None:
+    # The status column already says "refused"/"ignored": the reason must not repeat it.
+    d = credpick.detect(
+        context=make_context({**irsa, **STATIC_ENV}), policy=Policy(static_keys=static_keys)
+    )
+    forbid = credpick.detect(context=make_context(STATIC_ENV), policy=Policy(static_keys="forbid"))
+    assert forbid.error is not None
+    lines = [c.attempt_line() for c in d.candidates + forbid.candidates]
+    text = "\n".join([*lines, *forbid.error.attempts, d.explain(), forbid.explain()])
+    for status in ("refused", "ignored"):
+        assert f"{status}: {status}" not in text
+        assert f"  {status}: " not in d.explain() + forbid.explain()
+    assert "static (environment): refused: the policy forbids long-lived keys" in text

@@ -125,7 +125,7 @@ def _fix(code: str, link: AssumeRole, caller: str) -> str:
 
 
 def _failure(exc: Exception, link: AssumeRole, n: int, total: int, caller: str) -> SourceFailed:
-    # Written from the error code, never from STS's message, as in _session.translate.
+    # Written from the error code, never from STS's message, as in _failures.translate.
     role = link.role_arn
     if isinstance(exc, botocore.exceptions.ClientError):
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))

@@ -13,6 +13,7 @@ from ._context import Context, Timeouts
 from ._detection import Detection
 from ._mask import scrub
 from ._model import Candidate, SourceKind, Status
+from ._near import close_match, did_you_mean
 from ._policy import Policy, apply, long_lived_key
 from .exceptions import ConfigurationError, PolicyViolation
 
@@ -25,12 +26,16 @@ logger = logging.getLogger("credpick")
 
 def _check_profile(ctx: Context) -> None:
     name, explicit = ctx.active_profile()
-    if explicit and not _files.load(ctx).knows(name):
+    files = _files.load(ctx)
+    if explicit and not files.knows(name):
         origin = ctx.profile_origin()
+        near = close_match(name, files.names())
         raise ConfigurationError(
-            f"profile '{name}' (from {origin}) is not defined",
+            f"profile '{name}' (from {origin}) is not defined{did_you_mean(name, files.names())}",
             evidence=(f"{ctx.config_file}", f"{ctx.credentials_file}"),
-            fix=f"add [profile {name}] to {ctx.config_file}, or fix {origin}",
+            fix=f"set {origin} to '{near}', or add [profile {name}] to {ctx.config_file}"
+            if near
+            else f"add [profile {name}] to {ctx.config_file}, or fix {origin}",
         )
 
 
@@ -83,7 +88,7 @@ def _log(detection: Detection) -> None:
             logger.warning(
                 "%s ignored: %s; remove it",
                 long_lived_key(c),  # the root's key, for a chain that stands on one
-                c.reason.removeprefix("ignored: "),
+                c.reason,
             )
     chosen = detection.chosen
     if detection.error is None and chosen is not None and chosen.rooted_in_long_lived:
@@ -233,7 +238,9 @@ def detect(
     refusal = _hook_verdict(policy.hook, detection) if error is None and policy.hook else None
     if refusal is not None:
         refused = (
-            attrs.evolve(chosen, status=Status.REFUSED, reason=f"refused by hook: {refusal.reason}")
+            attrs.evolve(
+                chosen, status=Status.REFUSED, reason=f"by the policy hook: {refusal.reason}"
+            )
             if chosen
             else None
         )

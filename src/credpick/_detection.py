@@ -142,7 +142,7 @@ def explain(detection: Detection) -> str:
     lines.append(_region_line(detection))
     if not detection.candidates:
         lines.append("  no credential source found")
-        return shown("\n".join(lines))
+        return shown("\n".join([*lines, *_looked_lines(detection)]))
     rows = [
         (c.status.value, c.kind.value, str(c.rank), c.origin, c.reason)
         for c in detection.candidates
@@ -163,7 +163,14 @@ def explain(detection: Detection) -> str:
         lines.append(f"{indent}chain: {c.provenance.describe()}")
         if c.fix and c.status is not Status.CHOSEN:
             lines.append(f"{indent}fix: {c.fix}")
-    return shown("\n".join(lines))
+    return shown("\n".join([*lines, *_looked_lines(detection)]))
+
+
+def _looked_lines(detection: Detection) -> list[str]:
+    """Every place looked, when nothing was picked: what was tried is what helps then."""
+    if detection.chosen is not None or not detection.looked:
+        return []
+    return ["", "looked at:", *(f"  - {place}" for place in detection.looked)]
 
 
 def to_dict(detection: Detection) -> dict[str, Any]:

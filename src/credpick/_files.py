@@ -43,6 +43,10 @@ class SharedFiles:
         """The config-file settings of a profile (empty if absent)."""
         return self.profiles.get(name, {})
 
+    def names(self) -> list[str]:
+        """Every profile either file defines, config file first, in file order."""
+        return list(dict.fromkeys([*self.profiles, *self.credentials]))
+
     def knows(self, name: str) -> bool:
         """Whether either file defines the profile."""
         return name in self.profiles or name in self.credentials
@@ -89,6 +93,27 @@ def _syntax(exc: configparser.Error) -> str:
     return f"{what} (line {lineno})" if lineno else what
 
 
+def _bad_block_line(text: str, section: str, option: str) -> int | None:
+    """The number of the first indented line without ``=`` under ``option`` in ``section``.
+
+    configparser keeps no line numbers for values, so the text is walked again
+    with its rules (a header, then ``option =`` or ``option :``, then indented lines).
+    """
+    current, inside = None, False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not line[:1].isspace():
+            inside = False
+            if stripped.startswith("[") and stripped.endswith("]"):
+                current = stripped[1:-1]
+            elif current == section and ("=" in line or ":" in line):
+                key = line.split("=" if "=" in line else ":", 1)[0].strip().lower()
+                inside = current == section and key == option
+        elif inside and stripped and "=" not in stripped:
+            return number
+    return None
+
+
 def _parse_text(path: Path) -> dict[str, Any] | str:
     """The parsed file, or why it cannot be used. Contents stay in this frame."""
     try:
@@ -108,9 +133,11 @@ def _parse_text(path: Path) -> dict[str, Any] | str:
             if value.startswith("\n"):  # botocore's one level of nesting
                 nested = _nested(value)
                 if nested is None:
+                    where = _bad_block_line(text, section, option)
                     return (
                         f"cannot be parsed: the indented block of '{option}' in "
                         f"[{section}] has a line without '='"
+                        + (f" (line {where})" if where else "")
                     )
                 parsed[section][option] = nested
             else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from ._mask import mask_key_id
+from ._mask import is_temporary_key_id, mask_key_id
 
 FORBIDDEN = "the policy forbids long-lived keys"
 
@@ -37,6 +37,18 @@ def is_long_lived(key_id: object, token: object) -> bool:
     if not token or not isinstance(key_id, str) or not key_id.strip():
         return True
     return key_id.strip().upper().startswith("AKIA")
+
+
+def key_words(key_id: str | None) -> str:
+    """A key the rule judges long-lived, in words (``key_id`` masked).
+
+    An ``ASIA`` id without a session token is judged long-lived too (the rule
+    fails closed), but what the user must hear is that the token is missing.
+    """
+    shown = key_id or "(unknown)"
+    if is_temporary_key_id(shown):
+        return f"key {shown} (temporary, but its session token is missing)"
+    return f"long-lived key {shown}"
 
 
 def why_refused(static_keys: str, role: str | None) -> str | None:

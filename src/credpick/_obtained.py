@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._keys import KeyClass, classify, why_refused
+from ._keys import KeyClass, classify, key_words, why_refused
 from ._model import Candidate
 from .exceptions import StaticKeysRefused
 
@@ -64,8 +64,8 @@ def verdict(
     if why is None:
         if not candidate.rooted_in_long_lived or when:  # detection already warned otherwise
             logger.warning(
-                "using long-lived key %s delivered by %s%s: %s",
-                keys.key_id or "(unknown)",
+                "using %s delivered by %s%s: %s",
+                key_words(keys.key_id),
                 what,
                 when,
                 "the policy allows it"
@@ -75,7 +75,7 @@ def verdict(
         return None
     role = candidate.role_available
     return StaticKeysRefused(
-        f"long-lived key {keys.key_id or '(unknown)'} delivered by {what}{when} refused: {why}",
+        f"{key_words(keys.key_id)} delivered by {what}{when} refused: {why}",
         kind=candidate.kind.value,
         evidence=(
             *candidate.evidence,

@@ -8,7 +8,7 @@ import attrs
 
 from ._detection import Policy as Policy
 from ._detection import StaticKeys as StaticKeys
-from ._keys import FORBIDDEN, why_refused
+from ._keys import FORBIDDEN, key_words, why_refused
 from ._model import Candidate, Status
 from .exceptions import (
     CredpickError,
@@ -48,11 +48,8 @@ def long_lived_key(c: Candidate) -> str:
     """The long-lived key a candidate rests on, in words: ``key ID from ORIGIN``."""
     root = c.provenance.root
     if c.long_lived or root.long_lived is not True:
-        return f"long-lived key {c.key_id or '(unknown)'} from {c.origin}"
-    return (
-        f"long-lived key {root.key_id or '(unknown)'} from {root.origin} "
-        f"(the root of {_describe(c)})"
-    )
+        return f"{key_words(c.key_id)} from {c.origin}"
+    return f"{key_words(root.key_id)} from {root.origin} (the root of {_describe(c)})"
 
 
 def apply(
@@ -82,9 +79,7 @@ def apply(
         if policy.static_keys == "forbid":
             return attrs.evolve(c, status=Status.REFUSED, reason=FORBIDDEN)
         if policy.static_keys == "refuse-when-role" and best is not None:
-            return attrs.evolve(
-                c, status=Status.IGNORED, reason=f"ignored: {_describe(best)} is available"
-            )
+            return attrs.evolve(c, status=Status.IGNORED, reason=f"{_describe(best)} is available")
         return c
 
     others = [verdict(c) for c in ranked if c is not pick]
@@ -102,7 +97,7 @@ def apply(
             fix="run on a role-based runtime, or configure a profile (aws configure sso)",
         )
     elif why is not None:
-        chosen = attrs.evolve(pick, status=Status.REFUSED, reason=f"refused: {why}")
+        chosen = attrs.evolve(pick, status=Status.REFUSED, reason=why)
         error = StaticKeysRefused(
             f"{long_lived_key(pick)} refused: {why}",
             kind=pick.kind.value,

@@ -1,22 +1,19 @@
 """Build the boto3 Session from the chosen candidate, with botocore's providers.
 
 This is the one boundary where botocore's and the OS's exceptions become
-:class:`~credpick.SourceFailed`. Messages are written here from structured
-facts (an error code, an HTTP status), never copied from a response body,
-which may hold a secret.
+:class:`~credpick.SourceFailed` (the words are in :mod:`._failures`). Messages
+are written from structured facts (an error code, an HTTP status), never copied
+from a response body, which may hold a secret.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
-import botocore.exceptions
-import botocore.parsers
 import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver
 
@@ -25,6 +22,7 @@ from . import _files, _redact, _region
 from ._context import Context, Timeouts
 from ._detect import detect
 from ._detection import Detection
+from ._failures import translate as translate
 from ._keys import classify
 from ._model import Candidate, SourceKind, account_of
 from ._obtained import watch
@@ -35,14 +33,6 @@ from .exceptions import CredpickError, SourceFailed
 if TYPE_CHECKING:
     from ._chain import AssumeRole
     from .sources import BuildInputs
-
-_STS_FIXES = {
-    "InvalidIdentityToken": "STS rejected the token: check the role's trust policy "
-    "(the OIDC provider, audience and subject conditions)",
-    "ExpiredTokenException": "the token has expired: check that the token file is refreshed",
-    "AccessDenied": "the role's trust policy does not allow this caller to assume it",
-    "IDPCommunicationError": "STS could not reach the identity provider; retry",
-}
 
 
 class _Loaded(CredentialProvider):  # type: ignore[misc]
@@ -158,64 +148,11 @@ def _audit_session(detection: Detection, credentials: Any) -> None:
     audit("session", "chosen", ", ".join(parts), fields)
 
 
-# The status botocore writes at the start of its own message ("Received non
-# 200 response 500 from ..."); anything after "from" may quote the reply.
-_STATUS = re.compile(
-    r"(?:Error when retrieving credentials from [\w-]+: )?(?:Error retrieving metadata: )*"
-    r"Received non 200 response ([45]\d\d) from"
-)
-
-
-def _http_status(exc: BaseException) -> str | None:
-    found = _STATUS.match(str(exc))
-    return found.group(1) if found else None
-
-
-def translate(exc: BaseException, chosen: Candidate) -> SourceFailed:
-    """Turn a lower-level failure into a SourceFailed that names the source."""
-    kind = chosen.kind.value
-    attempts = [chosen.attempt_line()]
-    fix = chosen.fix
-    if isinstance(exc, botocore.exceptions.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "Unknown")
-        reason = f"{exc.operation_name} was rejected with {code}"
-        fix = _STS_FIXES.get(code, fix)
-    elif isinstance(
-        exc, botocore.exceptions.UnauthorizedSSOTokenError | botocore.exceptions.SSOTokenLoadError
-    ):
-        reason = "the SSO session has expired or is invalid"
-        fix = f"run `aws sso login --profile {chosen.profile or 'default'}`"
-    elif isinstance(exc, botocore.exceptions.EndpointConnectionError):
-        reason = "the credential endpoint is unreachable"
-    elif isinstance(
-        exc,
-        botocore.exceptions.CredentialRetrievalError | botocore.exceptions.MetadataRetrievalError,
-    ):
-        status = _http_status(exc)
-        reason = (
-            f"the credential endpoint answered HTTP {status}"
-            if status
-            else "the credential endpoint gave no usable credentials"
-        )
-    elif isinstance(exc, FileNotFoundError | IsADirectoryError | PermissionError):
-        reason = f"a token file cannot be read ({type(exc).__name__}: {exc.filename})"
-    elif isinstance(exc, RuntimeError) and "still expired" in str(exc):
-        reason = "the source served credentials that had already expired"
-        fix = fix or "the credential endpoint is unhealthy or its clock is wrong"
-    elif isinstance(exc, KeyError | botocore.parsers.ResponseParserError):
-        reason = "the source's reply is missing fields or cannot be parsed"
-    elif isinstance(exc, botocore.exceptions.BotoCoreError):
-        reason = f"botocore failed: {type(exc).__name__}"
-    else:
-        reason = f"loading credentials failed: {type(exc).__name__}"
-    # The cause is named, not chained: botocore's and dateutil's messages can
-    # quote values from the endpoint's reply, which may hold a secret.
-    evidence = (*chosen.evidence, f"cause: {type(exc).__module__}.{type(exc).__name__}")
-    return SourceFailed(reason, kind=kind, evidence=evidence, fix=fix, attempts=attempts)
-
-
 def _translating(
-    refresh: Callable[[], Any], chosen: Candidate, known: Callable[[], Sequence[object]]
+    refresh: Callable[[], Any],
+    chosen: Candidate,
+    known: Callable[[], Sequence[object]],
+    context: Context | None = None,
 ) -> Callable[[], Any]:
     """Wrap a refresh function so later failures are SourceFailed too, and
     botocore's log records of the refresh are redacted."""
@@ -228,7 +165,7 @@ def _translating(
             except CredpickError as exc:
                 failure = _clean(exc)
             except Exception as exc:
-                failure = translate(exc, chosen)
+                failure = translate(exc, chosen, context)
         # Raised outside the except block: no __context__ to reach the reply.
         assert failure is not None
         raise failure
@@ -275,7 +212,7 @@ def _first_load(chosen: Candidate, inputs: BuildInputs) -> tuple[Any, CredpickEr
         if callable(refresh):
             context = inputs.context
             credentials._refresh_using = _translating(
-                refresh, chosen, lambda: _known(context, credentials)
+                refresh, chosen, lambda: _known(context, credentials), context
             )
         credentials.get_frozen_credentials()  # load eagerly: fail now, not on first call
         _redact.remember(*_redact.credentials_secrets(credentials))
@@ -283,7 +220,7 @@ def _first_load(chosen: Candidate, inputs: BuildInputs) -> tuple[Any, CredpickEr
     except CredpickError as exc:
         return None, _clean(exc)
     except Exception as exc:  # the one translation boundary
-        return None, translate(exc, chosen)
+        return None, translate(exc, chosen, inputs.context)
     return credentials, None
 
 

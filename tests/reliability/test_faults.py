@@ -402,7 +402,10 @@ def _assert_from_source(rig: Rig, session: Any) -> tuple[str, Any]:
     return frozen.access_key, credentials
 
 
-def _expect_failure(rig: Rig, case: Case, call: Callable[[], Any] | None = None) -> str:
+def _expect_failure(
+    rig: Rig, case: Case, call: Callable[[], Any] | None = None
+) -> credpick.SourceFailed:
+    """The SourceFailed the case ends in (test_fixes.py reads it), checked."""
     start = time.perf_counter()
     with pytest.raises(credpick.SourceFailed) as info:
         (call or (lambda: credpick.session(timeouts=TIMEOUTS)))()
@@ -412,7 +415,7 @@ def _expect_failure(rig: Rig, case: Case, call: Callable[[], Any] | None = None)
     assert case.cause in str(info.value), str(info.value)
     text = str(info.value) + repr(info.value) + " ".join(info.value.attempts)
     assert rig.stray not in text
-    return text
+    return info.value
 
 
 # -- applying each fault ---------------------------------------------------------

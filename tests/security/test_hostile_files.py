@@ -194,6 +194,21 @@ def test_a_nested_block_without_equals_is_refused_as_botocore_would(
     assert_clean_error(error)
 
 
+def test_a_nested_block_without_equals_gives_its_line_number(home: Path, make_context: Any) -> None:
+    # The same option in an earlier section, well formed, must not be the one counted.
+    write(
+        home / ".aws" / "credentials",
+        f"[a]\ns3 =\n  k = v\n[b]\nx = 1\ns3 =\n  k = v\n  {STATIC_SECRET}\n",
+    )
+    error = verdict(make_context())
+    assert isinstance(error, ConfigurationError)
+    assert error.reason.endswith(
+        "the indented block of 's3' in [b] has a line without '=' (line 8)"
+    )
+    assert error.fix is not None and "[NAME]" in error.fix and "[profile" not in error.fix
+    assert_clean_error(error)
+
+
 def test_shared_files_parse_as_botocore_parses_them(home: Path, make_context: Any) -> None:
     """The happy case next to the hostile ones: nested blocks, sso-sessions, keys."""
     write(

@@ -19,6 +19,10 @@ from ..helpers import STATIC_KEY_ID, STATIC_SECRET, TEMP_KEY_ID, TEMP_SECRET, wr
 
 FIX = "use a role (instance profile, task role, IRSA, SSO) and delete the key"
 ENV_FIX = f"unset AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; {FIX}"
+TOKEN_FIX = (
+    "the session token issued with the key (they come as a set, from sts assume-role "
+    "or aws configure export-credentials)"
+)
 HALF_FIX = "set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither"
 #: A second long-lived key, so a session shows which profile it was built from.
 DEV_KEY_ID = "AKIAI44QH8DHBEXAMPLE"
@@ -88,12 +92,34 @@ def test_an_akia_id_with_a_session_token_is_still_long_lived(make_context: Any) 
 
 
 def test_an_asia_id_without_a_token_is_not_trusted_as_temporary(make_context: Any) -> None:
+    # Still judged long-lived (fail closed); the words say the token is missing.
     env = {"AWS_ACCESS_KEY_ID": TEMP_KEY_ID, "AWS_SECRET_ACCESS_KEY": TEMP_SECRET}
     expected = env_key(
         evidence=("AWS_ACCESS_KEY_ID=ASIA...MPLE", "AWS_SECRET_ACCESS_KEY is set"),
         key_id="ASIA...MPLE",
+        reason="AWS_SESSION_TOKEN is missing: AWS_ACCESS_KEY_ID holds a temporary (ASIA) key, "
+        "which needs its session token",
+        fix=f"set AWS_SESSION_TOKEN to {TOKEN_FIX}, or unset AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
     )
     assert only(credpick.detect(context=make_context(env))) == expected
+    d = credpick.detect(context=make_context(env), policy=credpick.Policy(static_keys="forbid"))
+    assert d.error is not None and d.error.reason == (
+        "key ASIA...MPLE (temporary, but its session token is missing) from environment "
+        "refused: the policy forbids long-lived keys"
+    )
+
+
+def test_an_asia_id_passed_in_code_without_a_token_says_so(make_context: Any) -> None:
+    d = credpick.detect(
+        context=make_context(), aws_access_key_id=TEMP_KEY_ID, aws_secret_access_key=TEMP_SECRET
+    )
+    c = only(d)
+    assert c.long_lived and c.kind is SourceKind.STATIC
+    assert c.reason == (
+        "aws_session_token= is missing: aws_access_key_id= holds a temporary (ASIA) key, "
+        "which needs its session token"
+    )
+    assert c.fix == f"pass aws_session_token= with {TOKEN_FIX}, or pass no keys"
 
 
 def test_the_legacy_security_token_makes_asia_keys_temporary(make_context: Any) -> None:
@@ -233,7 +259,12 @@ def test_an_akia_id_with_a_token_in_a_file_is_still_long_lived(
 def test_an_asia_id_without_a_token_in_a_file_is_long_lived(make_context: Any, home: Path) -> None:
     path = write(home / ".aws" / "credentials", "[default]\n" + keys(TEMP_KEY_ID, TEMP_SECRET))
     c = only(credpick.detect(context=make_context()))
-    assert c.long_lived and c.reason == f"long-lived key in [default] of {path}"
+    where = f"[default] of {path}"
+    assert c.long_lived and c.reason == (
+        f"aws_session_token is missing: {where} holds a temporary (ASIA) key, "
+        "which needs its session token"
+    )
+    assert c.fix == f"add aws_session_token to {where}: set it to {TOKEN_FIX}, or remove the keys"
 
 
 @pytest.mark.parametrize("missing", ["aws_secret_access_key", "aws_access_key_id"])

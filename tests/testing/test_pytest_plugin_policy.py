@@ -57,15 +57,31 @@ def test_botocore_chain_on_an_instance_with_a_stray_key(credpick_runtime):
 """
 
 
+def test_a_refusal_shows_its_reason_first_and_no_botocore_frames(
+    pytester: pytest.Pytester,
+) -> None:
+    suite(pytester, "\ndef test_it(forbid_static_keys):\n    with_a_key()\n")
+    result = run(pytester, "--tb=long")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.lines
+    start = next(i for i, line in enumerate(out) if "test_it" in line and "___" in line)
+    end = next(i for i, line in enumerate(out) if "short test summary" in line)
+    report = out[start + 1 : end]
+    assert report[0].startswith("credpick.exceptions.StaticKeysRefused: static: the s3 client")
+    assert len(report) <= 6, "\n".join(report)
+    assert not any("site-packages" in line or "botocore/" in line for line in report)
+
+
 def test_the_fixture_fails_a_test_that_signs_with_keys_in_code(pytester: pytest.Pytester) -> None:
     suite(pytester, "\ndef test_it(forbid_static_keys):\n    with_a_key()\n")
     result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E   credpick.exceptions.StaticKeysRefused: static: the s3 client signed ListBuckets "
+            "credpick.exceptions.StaticKeysRefused: static: the s3 client signed ListBuckets "
             "with a long-lived access key (AKIA...Y001) from keys passed in code",
-            "E     fix: use a role: *",
+            "  fix: use a role: *",
+            "  called at: *test_suite.py:*",
         ]
     )
     # The secret is in the test's own source, which pytest prints; never in an error.
@@ -108,7 +124,9 @@ def test_the_flag_and_the_ini_option_cover_every_test(pytester: pytest.Pytester,
             "FAILED *::test_botocore_chain_on_an_instance_with_a_stray_key - *",
         ]
     )
-    result.stdout.fnmatch_lines(["E   *signed ListBuckets * from environment variables*"])
+    result.stdout.fnmatch_lines(
+        ["*StaticKeysRefused: *signed ListBuckets * from environment variables*"]
+    )
 
 
 def test_swallowed_or_replaced_errors_still_fail_the_test(pytester: pytest.Pytester) -> None:
@@ -150,9 +168,9 @@ def test_in_teardown(cleanup_with_a_key):
     result.assert_outcomes(passed=2, failed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
-            "FAILED *::test_swallowed - credpick.exceptions.StaticKeysRefused*",
-            "FAILED *::test_replaced - credpick.exceptions.StaticKeysRefused*",
-            "ERROR *::test_in_teardown - credpick.exceptions.StaticKeysRefused*",
+            "FAILED *::test_swallowed - Failed: credpick.exceptions.Static*",
+            "FAILED *::test_replaced - Failed: credpick.exceptions.Static*",
+            "ERROR *::test_in_teardown - Failed: credpick.exceptions.Static*",
         ]
     )
 

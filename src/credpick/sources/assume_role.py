@@ -21,6 +21,7 @@ from .._keys import is_long_lived
 from .._mask import mask_key_id
 from .._model import Candidate, Link, LinkKind, Provenance, Root, RootKind, SourceKind, Status
 from .._model import account_of as _account
+from .._near import did_you_mean
 from ..exceptions import SourceFailed
 from . import _container_uri, _envkeys, _profile, container, ecs, eks_pod_identity, imds
 from ._base import BuildInputs, CredentialProvider, Source
@@ -146,8 +147,12 @@ def detect(ctx: Context) -> list[Candidate]:
     links: tuple[Link, ...] = ()
     if source_profile:
         evidence.append(f"source_profile={source_profile}")
-        if not _files.load(ctx).knows(source_profile):
-            problem = f"source_profile '{source_profile}' of profile '{name}' is not defined"
+        files = _files.load(ctx)
+        if not files.knows(source_profile):
+            problem = (
+                f"source_profile '{source_profile}' of profile '{name}' is not defined"
+                + did_you_mean(str(source_profile), files.names())
+            )
         elif source_profile == name:
             root = _keys_root(ctx, name)
         else:

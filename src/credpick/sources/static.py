@@ -36,6 +36,21 @@ LOOKS_AT = (
 _FIX = "use a role (instance profile, task role, IRSA, SSO) and delete the key"
 
 
+def _tokenless(where: str, token: str) -> str:
+    # The rule still judges it long-lived (it fails closed); the words say what is wrong.
+    return (
+        f"{token} is missing: {where} holds a temporary (ASIA) key, which needs its session token"
+    )
+
+
+def _tokenless_fix(setting: str, remove: str) -> str:
+    """``setting``: how the token is given (``"set AWS_SESSION_TOKEN to"``)."""
+    return (
+        f"{setting} the session token issued with the key (they come as a set, "
+        f"from sts assume-role or aws configure export-credentials), or {remove}"
+    )
+
+
 def _from_env(ctx: Context) -> list[Candidate]:
     keys = _envkeys.read(ctx)
     if not keys.present or keys.temporary:
@@ -54,13 +69,20 @@ def _from_env(ctx: Context) -> list[Candidate]:
                 key_id=mask_key_id(keys.key_id),
             )
         ]
+    tokenless = is_temporary_key_id(keys.key_id or "")  # ASIA, but no AWS_SESSION_TOKEN
     return [
         Candidate(
             kind=KIND,
             origin="environment",
             evidence=keys.evidence(),
-            reason=f"long-lived key in {ev.ACCESS_KEY_ID}",
-            fix=f"unset {ev.ACCESS_KEY_ID}/{ev.SECRET_ACCESS_KEY}; {_FIX}",
+            reason=_tokenless(ev.ACCESS_KEY_ID, ev.SESSION_TOKEN)
+            if tokenless
+            else f"long-lived key in {ev.ACCESS_KEY_ID}",
+            fix=_tokenless_fix(
+                f"set {ev.SESSION_TOKEN} to", f"unset {ev.ACCESS_KEY_ID}/{ev.SECRET_ACCESS_KEY}"
+            )
+            if tokenless
+            else f"unset {ev.ACCESS_KEY_ID}/{ev.SECRET_ACCESS_KEY}; {_FIX}",
             long_lived=True,
             key_id=mask_key_id(keys.key_id),
             params={"store": "env"},
@@ -94,13 +116,19 @@ def _from_section(
                 profile=profile,
             )
         ]
+    tokenless = not temporary and is_temporary_key_id(str(key_id))
+    reason = ("temporary" if temporary else "long-lived") + f" key in {where}"
+    fix = None if temporary else f"remove the keys from {where}; {_FIX}"
+    if tokenless:
+        reason = _tokenless(where, "aws_session_token")
+        fix = _tokenless_fix(f"add aws_session_token to {where}: set it to", "remove the keys")
     return [
         Candidate(
             kind=KIND,
             origin=f"profile '{profile}'",
             evidence=tuple(evidence),
-            reason=("temporary" if temporary else "long-lived") + f" key in {where}",
-            fix=None if temporary else f"remove the keys from {where}; {_FIX}",
+            reason=reason,
+            fix=fix,
             long_lived=not temporary,
             explicit=explicit,
             key_id=mask_key_id(key_id),
@@ -261,6 +289,7 @@ def explicit(key_id: object, secret: object, token: object) -> Candidate | Confi
         )
     masked = mask_key_id(str(key_id))
     long_lived = is_long_lived(key_id, token)
+    tokenless = long_lived and is_temporary_key_id(key_id)
     evidence = [f"aws_access_key_id={masked}", "aws_secret_access_key= given"]
     if token:
         evidence.append("aws_session_token= given")
@@ -271,8 +300,12 @@ def explicit(key_id: object, secret: object, token: object) -> Candidate | Confi
         kind=KIND if long_lived else SourceKind.ENV_SESSION,
         origin=EXPLICIT_ORIGIN,
         evidence=tuple(evidence),
-        reason=("long-lived" if long_lived else "temporary") + f" key {EXPLICIT_ORIGIN}",
-        fix=f"pass no keys in code; {_FIX}" if long_lived else None,
+        reason=_tokenless("aws_access_key_id=", "aws_session_token=")
+        if tokenless
+        else ("long-lived" if long_lived else "temporary") + f" key {EXPLICIT_ORIGIN}",
+        fix=_tokenless_fix("pass aws_session_token= with", "pass no keys")
+        if tokenless
+        else (f"pass no keys in code; {_FIX}" if long_lived else None),
         long_lived=long_lived,
         explicit=True,
         key_id=masked,

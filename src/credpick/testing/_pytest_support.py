@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 import pytest
 
+from ..exceptions import StaticKeysRefused
 from ._guard import NonLoopbackConnection, RealAwsConnection, SocketGuard
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ __all__ = [
     "checks_for",
     "enabled",
     "existing_checks",
+    "fail_with",
     "runtime_requests",
 ]
 
@@ -138,7 +140,7 @@ class Checks:
             return  # nothing new, or a skip, an exit, or the guard's own error
         if raised is not None and any(raised is e for e in errors):
             return  # the test already fails with it
-        raise errors[0]
+        fail_with(errors[0])
 
     def at_teardown(self) -> None:
         """Fail at teardown with anything recorded after the call (fixtures, threads).
@@ -149,7 +151,30 @@ class Checks:
         __tracebackhide__ = True
         errors = self.take()
         if errors:
-            raise errors[0]
+            fail_with(errors[0])
+
+    def refused(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a refusal this test's key watch recorded."""
+        return self.watch is not None and any(exc is v for v in self.watch.violations)
+
+
+def fail_with(error: BaseException) -> NoReturn:
+    """Fail the test with ``error``: a refused key as its reason alone, first.
+
+    A refusal is raised inside botocore's signer, so its traceback is about
+    130 lines of botocore before the two that matter; the call site (the
+    test's own line) is shown under the reason instead. Anything else (the socket guard's errors) is raised
+    as it is, with its traceback.
+
+    Raises:
+        BaseException: ``error``, when it is not a refusal.
+    """
+    __tracebackhide__ = True
+    if isinstance(error, StaticKeysRefused):
+        lines = [f"{type(error).__module__}.{type(error).__name__}: {error}"]
+        lines += [f"  {e}" for e in error.evidence if e.startswith("called at: ")]
+        pytest.fail("\n".join(lines), pytrace=False)
+    raise error
 
 
 _CHECKS = pytest.StashKey[Checks]()

@@ -3,7 +3,6 @@ and files that runtime really sets. Used by the tour and the pytest plugin."""
 
 from __future__ import annotations
 
-import difflib
 import os
 import shutil
 import tempfile
@@ -13,6 +12,7 @@ from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from .._model import SourceKind
+from .._near import close_match
 from ..sources import imds as _imds
 from ._runtimes import RUNTIMES, RuntimeHandle, options_of
 from ._server import LoopbackServer
@@ -294,10 +294,9 @@ def _kind(kind: str | SourceKind) -> SourceKind:
         return SourceKind(kind)
     except ValueError:
         known = [k.value for k in SourceKind]
-        # A prefix ("ec2", "eks") says more than spelling distance does.
-        prefixed = [k for k in known if len(str(kind)) > 1 and k.startswith(str(kind).lower())]
-        near = prefixed or difflib.get_close_matches(str(kind), known, n=1)
-        hint = f"did you mean {near[0]!r}? " if near else ""
+        # The one close-match rule credpick uses for names (a prefix, "ec2", beats spelling).
+        near = close_match(str(kind), known)
+        hint = f"did you mean {near!r}? " if near else ""
         raise ValueError(
             f"unknown runtime {kind!r}; {hint}use one of: {', '.join(known)}"
         ) from None

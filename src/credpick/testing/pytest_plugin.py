@@ -24,6 +24,7 @@ from ._pytest_support import (
     checks_for,
     enabled,
     existing_checks,
+    fail_with,
     runtime_requests,
 )
 
@@ -67,13 +68,18 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
     # What the code under test swallowed (``except Exception``) still fails the test.
     __tracebackhide__ = True
+    refused: BaseException | None = None
     try:
         result = yield
     except BaseException as exc:
         checks = existing_checks(pyfuncitem)
         if checks is not None:
             checks.after_call(exc)
-        raise
+        if not (checks is not None and checks.refused(exc)):
+            raise
+        refused = exc
+    if refused is not None:  # outside the except: no botocore frames, no chained context
+        fail_with(refused)
     checks = existing_checks(pyfuncitem)
     if checks is not None:
         checks.after_call(None)
