@@ -162,6 +162,8 @@ def aws_cli() -> str:
 
 
 def _cache_root() -> Path:
+    # A session fixture runs before any test's Simulation moves HOME: this is the
+    # developer's own cache, shared by every run.
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "credpick-tests"
 
@@ -176,7 +178,6 @@ def js_sdk() -> list[str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("Node.js and npm are not installed")
-    # Read before the Simulation moves HOME: the cache is the developer's own.
     lock = (JS_DIR / "package-lock.json").read_bytes()
     target = _cache_root() / ("js-" + hashlib.sha256(lock).hexdigest()[:16])
     if not (target / "node_modules" / "@aws-sdk" / "credential-providers").is_dir():
