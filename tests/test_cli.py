@@ -223,6 +223,7 @@ def test_whoami_errors_are_one_line(
     assert code == 4
     assert "STS GetCallerIdentity failed: EndpointConnectionError" in one_line(err)
     monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     sim.use("static")
     code, _, err = run(capsys, "whoami")

@@ -1,4 +1,4 @@
-"""Where a session's region comes from, in botocore's order, plus the instance.
+"""Where a session's region comes from: the other AWS SDKs' order, plus the instance.
 
 1. ``region_name=``
 2. ``AWS_REGION``
@@ -9,6 +9,18 @@
    made only when a client first needs the region, then cached for the process.
    Such a source declares ``REGION_SOURCE`` (see
    :class:`credpick.sources.RegionSource`); nothing here names one.
+
+This is not botocore's order. botocore (``configprovider.py``, checked on 1.43)
+reads ``region_name=``, then ``AWS_DEFAULT_REGION``, then the profile's
+``region``, and nothing else: it never reads ``AWS_REGION`` for a client's
+region (only to pick the ``auto`` defaults mode) and never asks the metadata
+service. credpick adds ``AWS_REGION``, first, because it is the name the AWS
+SDKs and Tools Reference Guide gives and the other SDKs read (JavaScript v3,
+Java v2, Go v2, Rust), and because Lambda, ECS and the EKS webhook set it; they
+set ``AWS_DEFAULT_REGION`` too, to the same value, so the two orders only part
+where the two variables disagree. It adds the instance's own region so that a
+session on EC2 needs no configured region where botocore (and the AWS CLI v1)
+says "You must specify a region". tests/test_region_botocore.py pins the difference.
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ def test_eks_pod_identity_sends_the_raw_token(
 @pytest.mark.credpick_runtime("ecs")
 def test_ecs_full_uri_with_ecs_metadata(credpick_runtime: Simulation) -> None:
     (handle,) = credpick_runtime.handles
-    assert handle.env["ECS_CONTAINER_METADATA_URI_V4"].startswith("http://169.254.170.2/")
+    # ECS's metadata variables, on the emulator's loopback port rather than 169.254.170.2
+    assert handle.emulator is not None
+    assert handle.env["ECS_CONTAINER_METADATA_URI_V4"].startswith(handle.emulator.url + "/v4/")
     assert handle.env["AWS_EXECUTION_ENV"] == "AWS_ECS_FARGATE"
     session = credpick.session()
     assert credpick.detect().chosen.kind is SourceKind.ECS  # type: ignore[union-attr]

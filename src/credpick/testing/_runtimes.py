@@ -32,9 +32,11 @@ from ._sts import StsEmulator
 if TYPE_CHECKING:
     from ._simulation import Simulation
 
-__all__ = ["ACCOUNT", "RUNTIMES", "RuntimeHandle", "fake_static_key"]
+__all__ = ["ACCOUNT", "DEFAULT_REGION", "RUNTIMES", "RuntimeHandle", "fake_static_key"]
 
 ACCOUNT = "123456789012"
+#: The region a runtime that always sets one uses, unless the test chose its own.
+DEFAULT_REGION = "us-east-1"
 _ALNUM = string.ascii_uppercase + string.digits
 _HOUR = dt.timedelta(hours=1)
 
@@ -81,10 +83,13 @@ def _choice(kind: str, option: str, value: object, allowed: tuple[object, ...]) 
         raise ValueError(f"runtime {kind!r}: {option} must be one of {listed}, not {value!r}")
 
 
-def _region(sim: Simulation) -> None:
-    """STS needs a region to sign for; give it one unless the test chose its own."""
-    if not (sim._environ.get("AWS_REGION") or sim._environ.get("AWS_DEFAULT_REGION")):
-        sim._set({"AWS_REGION": "us-east-1"})
+def _regions(sim: Simulation) -> dict[str, str]:
+    """``AWS_REGION`` and ``AWS_DEFAULT_REGION``, as Lambda, ECS, the EKS webhook and
+    configure-aws-credentials set them: both, to one value (botocore reads only the
+    second). A region the test already chose wins."""
+    region = sim._environ.get("AWS_REGION") or sim._environ.get("AWS_DEFAULT_REGION")
+    region = region or DEFAULT_REGION
+    return {name: sim._environ.get(name) or region for name in ("AWS_REGION", "AWS_DEFAULT_REGION")}
 
 
 def ec2_instance_profile(
@@ -108,11 +113,19 @@ def _container(
     mode: ContainerMode,
     expires_in: dt.timedelta,
     extra: dict[str, str],
+    ecs_metadata: bool = False,
 ) -> RuntimeHandle:
     _choice(kind.value, "mode", mode, get_args(ContainerMode))
     emu = sim._server(
         ContainerCredentialsEndpoint(authorization=token, mode=mode, expires_in=expires_in)
     )
+    if ecs_metadata:
+        extra = {
+            **extra,
+            "ECS_CONTAINER_METADATA_URI_V4": f"{emu.url}/v4/credpick-simulated",
+            "ECS_CONTAINER_METADATA_URI": f"{emu.url}/v3/credpick-simulated",
+            "ECS_AGENT_URI": f"{emu.url}/api/credpick-simulated",
+        }
     env = sim._set({"AWS_CONTAINER_CREDENTIALS_FULL_URI": emu.full_uri, **extra})
     return RuntimeHandle(kind, emu.role_arn, emu, env=env)
 
@@ -122,13 +135,15 @@ def ecs(
 ) -> RuntimeHandle:
     # Real ECS uses the relative URI on 169.254.170.2, which cannot be
     # redirected; the full URI plus ECS's own variables is the loopback twin.
+    # Its metadata URIs point at the emulator's loopback port too (nothing here
+    # reads them over the network; whatever does stays on loopback).
     token = "ecs-" + secrets.token_urlsafe(16)
     extra = {
         "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
-        "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/credpick-simulated",
         "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
+        **_regions(sim),
     }
-    return _container(sim, SourceKind.ECS, token, mode, expires_in, extra)
+    return _container(sim, SourceKind.ECS, token, mode, expires_in, extra, ecs_metadata=True)
 
 
 def eks_pod_identity(
@@ -136,7 +151,8 @@ def eks_pod_identity(
 ) -> RuntimeHandle:
     token = "eks-pod-identity-" + secrets.token_urlsafe(16)
     path = sim._append(sim.workdir / "eks-pod-identity-token", token)
-    extra = {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(path)}
+    # The EKS webhook adds the region variables beside the endpoint and token file.
+    extra = {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(path), **_regions(sim)}
     return _container(sim, SourceKind.EKS_POD_IDENTITY, token, mode, expires_in, extra)
 
 
@@ -150,12 +166,14 @@ def web_identity(sim: Simulation, role_arn: str | None = None) -> RuntimeHandle:
     sts = sim.sts()
     token = sim._append(sim.workdir / "web-identity-token", "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl")
     role = role_arn or _role()
-    _region(sim)
+    # What the EKS pod identity webhook injects for IRSA (no session name: the
+    # SDK makes one up), plus the loopback STS.
     env = sim._set(
         {
-            "AWS_WEB_IDENTITY_TOKEN_FILE": str(token),
+            "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+            **_regions(sim),
             "AWS_ROLE_ARN": role,
-            "AWS_ROLE_SESSION_NAME": "credpick-simulated",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": str(token),
             "AWS_ENDPOINT_URL_STS": sts.url,
         }
     )
@@ -169,11 +187,13 @@ def github_oidc(
     sts = sim.sts()
     emu = sim._server(GitHubOidcEndpoint(mode=mode))
     role = role_arn or _role("credpick-github-role")
-    _region(sim)
+    # The runner's own variables, then what the workflow sets for the role: the
+    # role ARN and both regions (as configure-aws-credentials exports them).
     env = sim._set(
         {
             "GITHUB_ACTIONS": "true",
             "GITHUB_RUN_ID": "1",
+            **_regions(sim),
             "ACTIONS_ID_TOKEN_REQUEST_URL": emu.request_url,
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN": emu.request_token,
             "AWS_ROLE_ARN": role,
@@ -185,11 +205,24 @@ def github_oidc(
 
 def lambda_(sim: Simulation) -> RuntimeHandle:
     creds = FakeCredentials.issue(expires_in=dt.timedelta(hours=12))
-    _region(sim)  # Lambda always sets the region
+    name = "credpick-simulated"
+    # Lambda's reserved variables, less those that would change how this process
+    # and its children run (TZ, PATH, LANG...) and the per-invocation trace id.
     env = sim._set(
         {
-            "AWS_LAMBDA_FUNCTION_NAME": "credpick-simulated",
+            "_HANDLER": "app.handler",
+            **_regions(sim),
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]0123456789abcdef",
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "AWS_ACCESS_KEY": creds.access_key_id,
             "AWS_ACCESS_KEY_ID": creds.access_key_id,
             "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
             "AWS_SESSION_TOKEN": creds.token,
@@ -323,11 +356,12 @@ def assume_role(sim: Simulation, profile: str = "credpick-ops") -> RuntimeHandle
         sim.credentials_file,
         f"[credpick-base]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n\n",
     )
+    # Not a platform: the profile carries the region STS needs, as `aws configure` writes it.
     sim._append(
         sim.config_file,
-        f"[profile {profile}]\nrole_arn = {role}\nsource_profile = credpick-base\n\n",
+        f"[profile {profile}]\nrole_arn = {role}\nsource_profile = credpick-base\n"
+        f"region = {DEFAULT_REGION}\n\n",
     )
-    _region(sim)
     env = sim._set({"AWS_PROFILE": profile, "AWS_ENDPOINT_URL_STS": sts.url})
     return RuntimeHandle(SourceKind.ASSUME_ROLE, role, sts=sts, env=env)
 

@@ -93,7 +93,8 @@ class Simulation:
         monkeypatch: Make every change through this (``pytest.MonkeyPatch``),
             so it is undone in order with the test's own monkeypatching.
             Changes ``os.environ``; cannot be combined with ``environ``.
-        region: ``AWS_REGION`` to set on entry, or None to leave it unset.
+        region: ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` to set on entry, or
+            None to leave both unset.
 
     .. versionadded:: 0.1.0
     """
@@ -147,7 +148,9 @@ class Simulation:
             "AWS_EC2_METADATA_DISABLED": "true",
         }
         if self._region is not None:
-            base["AWS_REGION"] = self._region
+            # Both names: botocore and the AWS CLI read only AWS_DEFAULT_REGION,
+            # most other SDKs (and credpick, first) AWS_REGION.
+            base["AWS_REGION"] = base["AWS_DEFAULT_REGION"] = self._region
         self._set(base)
         # botocore fixes these at import time from the real home.
         import boto3

@@ -102,7 +102,8 @@ def credpick_guard_policy() -> GuardPolicy | None:
 
 @pytest.fixture
 def credpick_region() -> str | None:
-    """``AWS_REGION`` inside ``credpick_runtime``; override to return None to leave it unset.
+    """``AWS_REGION`` and ``AWS_DEFAULT_REGION`` inside ``credpick_runtime``; override to
+    return None to leave both unset.
 
     Returns:
         The region, ``us-east-1`` by default.
