@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from .._model import SourceKind
+from .._model import SourceKind, SourceKindName
 from ..sources import imds as _imds
 from ._runtimes import RUNTIMES, RuntimeHandle, options_of
 from ._server import LoopbackServer
@@ -247,7 +247,7 @@ class Simulation:
 
     # -- runtimes ----------------------------------------------------------
 
-    def use(self, kind: str | SourceKind, **options: Any) -> RuntimeHandle:
+    def use(self, kind: SourceKind | SourceKindName, **options: Any) -> RuntimeHandle:
         """Put the process in the runtime ``kind``; calls layer.
 
         Args:
@@ -289,7 +289,7 @@ class Simulation:
         return handle
 
 
-def _kind(kind: str | SourceKind) -> SourceKind:
+def _kind(kind: object) -> SourceKind:  # any object: callers need not type-check
     try:
         return SourceKind(kind)
     except ValueError:
