@@ -13,9 +13,10 @@ count as documented:
   options** appears in that section (the heading counts) in a backticked span or in an
   example's ``$ credpick ...`` line; a global option (``--version``, ``--verbose``, also
   when a command accepts it too) appears so outside every command's section.
-- **Every exit code** the command line can return (the integer constants of
-  ``credpick._cli`` and ``credpick.migrate._cli``; a bare ``return 130`` fails the
-  test, so each code has a name) is a row of the table under ``## Exit codes``.
+- **Every exit code** the command line can return (the integer constants that
+  ``credpick._cli`` and ``credpick.migrate._cli`` return or ``exit()`` with; a bare
+  ``return 130`` fails the test, so each code has a name) is a row of the table under
+  ``## Exit codes``.
 - **A JSON key list** is a backticked ``{"key", "other" (a note), ...}``. Every such list
   in the docs is exactly the keys of one of credpick's ``to_dict()`` shapes; docs/api.md
   shows each shape's list, and each command with ``--json`` shows its shape's list in
@@ -240,14 +241,28 @@ def _bare_int_returns(module: ModuleType) -> Iterator[str]:
             yield f"{module.__name__}:{node.lineno}: return {node.value.value}"
 
 
+def _code_names(module: ModuleType) -> Iterator[str]:
+    """Names a CLI module returns or exits with: ``return FAILED``, ``self.exit(USAGE, ...)``."""
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Name):
+            yield node.value.id
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "exit":
+                yield node.args[0].id
+
+
 def exit_codes() -> set[int]:
-    """The codes the CLI can return: the named constants of its modules."""
-    return {
-        value
-        for module in _cli_modules()
-        for name, value in vars(module).items()
-        if name.isupper() and type(value) is int
-    }
+    """The codes the CLI can return: the integer constants its modules return or exit
+    with (``MAX_BYTES`` is an integer constant too, but no exit code)."""
+    codes = set()
+    for module in _cli_modules():
+        for name in _code_names(module):
+            value = vars(module).get(name)
+            if name.isupper() and type(value) is int:
+                codes.add(value)
+    return codes
 
 
 def test_every_exit_code_has_a_name() -> None:
