@@ -205,15 +205,15 @@ def _timed_verdict(fn: Callable[[], str]) -> tuple[float, str]:
 @contextlib.contextmanager
 def _default_imds_endpoint(url: str) -> Iterator[None]:
     """credpick's default metadata address, moved for the off-EC2 runs only."""
-    from credpick.sources import imds
+    from credpick.sources import _imds_settings, imds
 
-    saved = imds.DEFAULT_ENDPOINT
-    imds.DEFAULT_ENDPOINT = url
+    saved = _imds_settings.MODES["ipv4"]
+    _imds_settings.MODES["ipv4"] = url
     imds.clear_cache()
     try:
         yield
     finally:
-        imds.DEFAULT_ENDPOINT = saved
+        _imds_settings.MODES["ipv4"] = saved
         imds.clear_cache()
 
 

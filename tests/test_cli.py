@@ -287,3 +287,207 @@ def test_tour_prints_every_scenario() -> None:
     for kind in ("lambda", "ecs", "eks-pod-identity", "web-identity", "github-oidc", "sso"):
         assert any(f"  {kind}  " in line for line in lines), kind
     assert "FAKE-SECRET" not in result.stdout + result.stderr
+
+
+# -- the top-level handler: one line and a documented code, never a traceback ---
+
+
+BAD_URLS = [":99999", "http://[::1/", "http://127.0.0.1:abc/", "http://127.0.0.1:99999/"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+@pytest.mark.parametrize("var", ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"])
+def test_whoami_names_a_malformed_sts_endpoint_variable(
+    var: str, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for k, v in STATIC_ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv(var, url)
+    code, out, err = run(capsys, "whoami")
+    assert code == 4 and out == ""
+    line = one_line(err)
+    assert line.startswith(f"credpick whoami: {var} is not a valid endpoint URL")
+    assert f"fix: set {var} to a URL" in line
+    assert_no_secret(err)
+
+
+def test_a_malformed_endpoint_is_ignored_when_botocore_ignores_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from credpick._cli import endpoint_error
+
+    assert endpoint_error({"AWS_ENDPOINT_URL_STS": "http://[::1/"}, "sts") is not None
+    assert endpoint_error({"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:8080/"}, "sts") is None
+    assert endpoint_error({"AWS_ENDPOINT_URL": "http://[::1]:8080"}, "sts") is None
+    ignored = {"AWS_ENDPOINT_URL_STS": ":99999", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+    assert endpoint_error(ignored, "sts") is None
+    # The service's own variable wins, as in botocore: a bad general one is not used.
+    both = {"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1/", "AWS_ENDPOINT_URL": ":99999"}
+    assert endpoint_error(both, "sts") is None
+    error = endpoint_error({"AWS_ENDPOINT_URL": ":99999"}, "iam")
+    assert error is not None and error.reason.startswith("AWS_ENDPOINT_URL is not")
+
+
+@pytest.mark.parametrize("url", BAD_URLS[:3])
+@pytest.mark.parametrize("command", ["check", "explain", "whoami"])
+def test_a_malformed_metadata_endpoint_is_no_traceback(
+    command: str, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url)
+    code, out, err = run(capsys, command)
+    if command == "explain":  # the report holds the failure; the command did its job
+        assert code == 0 and "AWS_EC2_METADATA_SERVICE_ENDPOINT" in out and err == ""
+    else:
+        assert code == 4 and "AWS_EC2_METADATA_SERVICE_ENDPOINT" in one_line(err)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (credpick.PolicyViolation("the hook refused it"), 1),
+        (credpick.StaticKeysRefused("long-lived keys refused", kind="static"), 1),
+        (credpick.NoCredentialsFound("no AWS credentials found"), 3),
+        (credpick.SourceFailed("the endpoint answered 500", kind="ecs", fix="retry"), 4),
+        (credpick.ConfigurationError("AWS_PROFILE names no profile", fix="set it"), 4),
+        (credpick.CredpickError("something else credpick knows about"), 4),
+    ],
+)
+def test_every_credpick_error_is_one_line_and_its_code(
+    error: credpick.CredpickError,
+    code: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def explain(args: Any) -> int:
+        raise error
+
+    monkeypatch.setattr("credpick._cli._explain", explain)
+    got, out, err = run(capsys, "explain")
+    assert got == code and out == ""
+    line = one_line(err)
+    assert line == f"credpick explain: {credpick._cli.one_line(error)}"
+    assert error.reason in line and (error.fix is None or f"(fix: {error.fix})" in line)
+
+
+def test_verbose_adds_the_evidence_and_the_candidates(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = credpick.NoCredentialsFound(
+        "no AWS credentials found",
+        evidence=("AWS_PROFILE is not set", f"AWS_ACCESS_KEY_ID={STATIC_KEY_ID}"),
+        attempts=("ecs: unavailable: no container variables", "static: unavailable: no keys"),
+        fix="configure a profile",
+    )
+
+    def check(args: Any) -> int:
+        raise error
+
+    monkeypatch.setattr("credpick._cli._check", check)
+    code, _, quiet = run(capsys, "check")
+    assert code == 3 and "candidates" not in one_line(quiet)
+    for argv in (["-v", "check"], ["check", "-v"]):  # -v before or after the command
+        code, _, err = run(capsys, *argv)
+        assert code == 3
+        lines = err.splitlines()
+        assert lines[0] == one_line(quiet)
+        assert "  evidence: AWS_PROFILE is not set" in lines
+        assert "  evidence: AWS_ACCESS_KEY_ID=AKIA...MPLE" in lines
+        assert lines[-3:] == [
+            "  candidates:",
+            "    - ecs: unavailable: no container variables",
+            "    - static: unavailable: no keys",
+        ]
+        assert "Traceback" not in err
+        assert_no_secret(err)
+
+
+def test_a_bug_says_so_exits_70_and_shows_its_traceback_only_with_verbose(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def explain(args: Any) -> int:
+        try:
+            {}["missing"]
+        except KeyError as exc:  # a chain: the traceback names both types
+            raise ValueError(f"a message that quotes a value: {STATIC_SECRET}") from exc
+        return 0  # pragma: no cover
+
+    monkeypatch.setattr("credpick._cli._explain", explain)
+    code, out, err = run(capsys, "explain")
+    assert code == 70 and out == ""
+    line = one_line(err)
+    assert "internal error: ValueError: this is a bug in credpick, please report it" in line
+    assert "-v" in line
+    code, _, verbose = run(capsys, "-v", "explain")
+    assert code == 70
+    assert verbose.startswith("Traceback (most recent call last):")
+    assert "in explain" in verbose and "ValueError <- KeyError" in verbose
+    assert verbose.splitlines()[-1] == line.replace("; run it again with -v for the traceback", "")
+    assert_no_secret(err, verbose)  # the message may quote a value: never shown
+
+
+def test_an_interrupt_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def check(args: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("credpick._cli._check", check)
+    code, _, err = run(capsys, "check")
+    assert code == 130 and one_line(err) == "credpick check: interrupted"
+
+
+def test_tour_without_the_testing_extra_names_it() -> None:
+    # moto made unimportable in the child, as on an install without the extra.
+    wrapper = (
+        "import sys; sys.modules['moto'] = None\n"
+        "from credpick._cli import main\n"
+        "sys.exit(main(['tour']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", wrapper],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert result.returncode == 4, result.stderr
+    line = one_line(result.stderr)
+    assert line == (
+        "credpick tour: the tour needs the testing extra, and moto is not installed "
+        "(fix: pip install 'credpick[testing]')"
+    )
+    assert result.stdout == ""
+
+
+def test_the_extra_the_tour_names_holds_moto() -> None:
+    from pathlib import Path
+
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    extra = project["project"]["optional-dependencies"]["testing"]
+    assert any(req.startswith("moto") for req in extra)
+
+
+def test_docs_cover_every_command_option_and_exit_code() -> None:
+    import argparse
+    import re
+    from pathlib import Path
+
+    from credpick import _cli
+
+    page = (Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    headings = [line for line in page.splitlines() if line.startswith("## ")]
+    (commands,) = [a for a in _cli._parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        (heading,) = [h for h in headings if h.startswith(f"## `credpick {name}")]
+        for action in sub._actions:
+            if action.option_strings and "--help" not in action.option_strings:
+                long = max(action.option_strings, key=len)
+                assert long in heading or long in ("--verbose",), (name, long)
+    assert any("`-v`, `--verbose`" in h for h in headings)
+    table = {int(m) for m in re.findall(r"^\| (\d+) \|", page, re.M)}
+    codes = {_cli.OK, _cli.VIOLATION, _cli.USAGE, _cli.NO_CREDENTIALS, _cli.FAILED}
+    assert table == codes | {_cli.BUG, _cli.INTERRUPTED}

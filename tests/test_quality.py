@@ -128,3 +128,41 @@ def test_the_cycle_check_finds_a_cycle() -> None:
     graph = _without_toolkit(_graph())
     graph.add_import(importer="credpick._model", imported="credpick._detection")
     assert ["credpick._detection", "credpick._model", "credpick._detection"] in _cycles(graph)
+
+
+# -- a source is one file -------------------------------------------------------
+
+#: Where a source kind may be named outside ``sources/``: the kinds and rank table,
+#: the default roots table, and the guided tour's scenarios.
+_KIND_TABLES = {"_kinds.py", "_model.py", "_tour.py"}
+
+
+def _core_importers(graph: Any, name: str) -> set[str]:
+    """The modules outside ``sources/`` that import ``name`` directly."""
+    return {
+        m
+        for m in graph.find_modules_that_directly_import(name)
+        if not m.startswith("credpick.sources")
+    }
+
+
+@pytest.mark.parametrize(("module", "kind"), [("imds", "EC2_INSTANCE_PROFILE"), ("login", "LOGIN")])
+def test_a_source_needs_nothing_outside_its_module(module: str, kind: str) -> None:
+    # The proof of "adding a source touches its module, its tests, its docs and
+    # the rank table": no core module imports the source or names its kind.
+    assert _core_importers(_without_toolkit(_graph()), f"credpick.sources.{module}") == set()
+    core = ROOT / "src" / "credpick"
+    naming = [
+        str(path.relative_to(core))
+        for path in sorted(core.rglob("*.py"))
+        if path.parts[len(core.parts)] not in ("sources", "testing")
+        and path.name not in _KIND_TABLES
+        and f"SourceKind.{kind}" in path.read_text(encoding="utf-8")
+    ]
+    assert naming == []
+
+
+def test_the_source_check_sees_a_core_module_that_names_a_source() -> None:
+    graph = _without_toolkit(_graph())
+    graph.add_import(importer="credpick._detect", imported="credpick.sources.imds")
+    assert _core_importers(graph, "credpick.sources.imds") == {"credpick._detect"}

@@ -13,7 +13,6 @@ from botocore.awsrequest import AWSResponse
 
 import credpick
 from credpick import Context
-from credpick.sources import _imds_region
 from credpick.sources import imds as imds_source
 from credpick.testing import ImdsEmulator
 
@@ -116,7 +115,7 @@ def test_an_expired_probe_token_is_renewed_once(instance: ImdsEmulator) -> None:
     ctx = Context.from_process()
     imds_source.probe(ctx)
     instance.reset()  # forgets every token it issued, as after six hours
-    assert _imds_region.region(ctx) == "ap-southeast-2"
+    assert imds_source.region(ctx) == "ap-southeast-2"
     assert [r.method for r in instance.requests][-3:] == ["GET", "PUT", "GET"]
 
 
@@ -125,7 +124,7 @@ def test_an_odd_answer_is_no_region(monkeypatch: pytest.MonkeyPatch, body: str) 
     with ImdsEmulator(region=body) as emulator:
         monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
         monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", emulator.endpoint)
-        assert _imds_region.region(Context.from_process()) is None
+        assert imds_source.region(Context.from_process()) is None
 
 
 def test_to_dict_and_explain_carry_the_region(make_context: Any) -> None:

@@ -1,20 +1,24 @@
 """The ``credpick`` command line: ``main(argv) -> exit code``.
 
 Expected errors print one line on stderr and return a documented code (see
-``docs/cli.md``); only bugs show a traceback.
+``docs/cli.md``); an unexpected exception is a bug in credpick: one line that says
+so and exit 70, with the traceback under ``-v``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
+from ._kinds import SourceKind
 from .exceptions import (
     ConfigurationError,
     CredpickError,
@@ -31,23 +35,11 @@ VIOLATION = 1  # a policy violation: long-lived keys, --require, a hook
 USAGE = 2  # argparse's own
 NO_CREDENTIALS = 3
 FAILED = 4  # the chosen source cannot deliver, or the configuration is unusable
+BUG = 70  # sysexits' EX_SOFTWARE: an unexpected exception, a bug in credpick
+INTERRUPTED = 130  # the shell's code for SIGINT
 
-# Kept literal: importing SourceKind here would load credpick's model for --help.
-KINDS = (
-    "lambda",
-    "ecs",
-    "eks-pod-identity",
-    "web-identity",
-    "github-oidc",
-    "ec2-instance-profile",
-    "sso",
-    "login",
-    "assume-role",
-    "credential-process",
-    "container",
-    "env-session",
-    "static",
-)
+# From the one list; _kinds imports nothing else, so --help stays cheap.
+KINDS = tuple(kind.value for kind in SourceKind)
 
 EXAMPLES = """\
 examples:
@@ -64,7 +56,14 @@ examples:
 exit codes:
   0 ok, 1 policy violation (audit, scan: a flagged key), 2 usage error,
   3 no credentials found, 4 the chosen source failed or the configuration is unusable
+  (scan: a named file could not be read), 70 a bug in credpick, 130 interrupted
 """
+
+
+VERBOSE_HELP = (
+    "show more on stderr: credpick's log records, an error's evidence and candidates, "
+    "and a bug's traceback"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,15 +81,21 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"credpick {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log credpick's decisions on stderr"
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    # -v after the command too; SUPPRESS keeps a sub-parser from resetting it.
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("tour", help="run every emulated runtime and print a table")
-    explain = commands.add_parser("explain", help="what this process would use, and why")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
+    add = functools.partial(commands.add_parser, parents=[common])
+    add("tour", help="run every emulated runtime and print a table")
+    explain = add("explain", help="what this process would use, and why")
     explain.add_argument("--profile", help="use this profile, as profile_name= would")
     explain.add_argument("--json", action="store_true", help="print Detection.to_dict() as JSON")
-    check = commands.add_parser(
+    check = add(
         "check",
         help="exit 0 only if a compliant source would be used (for CI)",
         description="Exit 0 when a compliant credential source would be used; else print "
@@ -111,11 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--allow-imdsv1", action="store_true", help="accept IMDSv1 on EC2")
     check.add_argument("--profile", help="use this profile, as profile_name= would")
-    whoami = commands.add_parser("whoami", help="call STS GetCallerIdentity with credpick's pick")
+    whoami = add("whoami", help="call STS GetCallerIdentity with credpick's pick")
     whoami.add_argument("--profile", help="use this profile, as profile_name= would")
     from .migrate._cli import add_commands
 
-    add_commands(commands)
+    add_commands(add)
     return parser
 
 
@@ -125,6 +130,15 @@ def one_line(exc: CredpickError) -> str:
     if exc.fix:
         text += f" (fix: {exc.fix})"
     return " ".join(text.split())
+
+
+def details(exc: CredpickError) -> list[str]:
+    """What ``-v`` adds under the one line: the evidence and the candidate list."""
+    lines = [f"  evidence: {e}" for e in exc.evidence]
+    if exc.attempts:
+        lines.append("  candidates:")
+        lines.extend(f"    - {a}" for a in exc.attempts)
+    return lines
 
 
 def exit_code(exc: CredpickError) -> int:
@@ -220,10 +234,45 @@ def _check(args: argparse.Namespace) -> int:
     return OK
 
 
+def endpoint_error(env: Mapping[str, str], service: str) -> ConfigurationError | None:
+    """A ``ConfigurationError`` naming the variable when the endpoint override botocore
+    would use for ``service`` is one its client refuses with a bare ``ValueError``."""
+    from urllib.parse import urlsplit
+
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    from . import _envvars as ev
+    from ._report import shown
+
+    if (env.get(ev.IGNORE_CONFIGURED_ENDPOINT_URLS) or "").strip().lower() == "true":
+        return None
+    specific = f"{ev.ENDPOINT_URL}_{service.upper()}"
+    var = specific if env.get(specific) else ev.ENDPOINT_URL
+    url = env.get(var)
+    if not url:
+        return None
+    why = "it has no valid host name"
+    try:  # the checks botocore makes when it builds the client, in its order
+        _ = urlsplit(url).port  # raises for a port that is not a number, or out of range
+        if is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url):
+            return None
+    except ValueError as exc:  # urllib's words name the port or the brackets, not the URL
+        why = shown(str(exc)).rstrip(".")
+    return ConfigurationError(
+        f"{var} is not a valid endpoint URL ({why})",
+        fix=f"set {var} to a URL such as https://{service}.amazonaws.com, or unset it",
+    )
+
+
 def _whoami(args: argparse.Namespace) -> int:
+    import os
+
     from ._detect import detect
     from ._session import session
 
+    bad_endpoint = endpoint_error(os.environ, "sts")
+    if bad_endpoint is not None:
+        raise bad_endpoint
     detection = detect(profile_name=args.profile)
     detection.raise_for_error()
     kind = detection.chosen.kind.value if detection.chosen else "?"
@@ -248,7 +297,14 @@ def _caller_identity(built: Any) -> tuple[Any, str | None]:
     credentials = built.get_credentials()
     with _redact.boundary(_redact.credentials_secrets(credentials)):
         try:
-            return built.client("sts").get_caller_identity(), None
+            client = built.client("sts")
+        except ValueError:  # botocore's word for an endpoint it cannot parse
+            return None, (
+                "the STS endpoint is not a valid URL "
+                "(AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL or the profile's endpoint_url)"
+            )
+        try:
+            return client.get_caller_identity(), None
         except botocore.exceptions.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "Unknown")
             return None, f"STS GetCallerIdentity was rejected with {code}"
@@ -261,10 +317,14 @@ def _caller_identity(built: Any) -> tuple[Any, str | None]:
             return None, f"STS GetCallerIdentity failed: {type(exc).__name__}{where}"
 
 
-def _say(command: str, text: str) -> None:
+def _shown(text: str) -> str:
     from ._report import shown
 
-    print(f"credpick {command}: {shown(' '.join(text.split()))}", file=sys.stderr)
+    return shown(text)
+
+
+def _say(command: str, text: str) -> None:
+    print(f"credpick {command}: {_shown(' '.join(text.split()))}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -287,42 +347,88 @@ def _logging(verbose: bool) -> Iterator[None]:
         log.propagate = saved[1]
 
 
+def _bug(command: str, exc: BaseException, verbose: bool) -> None:
+    """An unexpected exception: say it is a bug; the traceback only with ``-v``.
+
+    The traceback shows frames and exception types, never messages: a message can
+    quote a value (a URL with a token, a secret) that no output may hold.
+    """
+    if verbose:
+        frames = traceback.format_tb(exc.__traceback__)
+        chain: list[str] = []
+        cause: BaseException | None = exc
+        while cause is not None and len(chain) < 10:
+            chain.append(type(cause).__qualname__)
+            cause = cause.__cause__ or cause.__context__
+        from ._report import shown
+
+        text = "Traceback (most recent call last):\n" + "".join(frames)
+        sys.stderr.write(shown(text) + f"{' <- '.join(chain)} (messages not shown)\n")
+        hint = ""
+    else:
+        hint = "; run it again with -v for the traceback"
+    _say(
+        command,
+        f"internal error: {type(exc).__name__}: this is a bug in credpick, please report it{hint}",
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "tour":
+        from ._tour import tour
+
+        print(tour())
+        return OK
+    if command == "check":
+        return _check(args)
+    if command == "whoami":
+        return _whoami(args)
+    if command in ("audit", "scan"):
+        import os
+
+        from .migrate._cli import run
+
+        bad_endpoint = endpoint_error(os.environ, "iam") if command == "audit" else None
+        if bad_endpoint is not None:
+            raise bad_endpoint
+        return run(args)
+    return _explain(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code.
+
+    Every :class:`~credpick.exceptions.CredpickError` is one line on stderr (more with
+    ``-v``) and its documented code; an unexpected exception is a bug in credpick.
 
     Args:
         argv: The arguments, without the program name; ``sys.argv[1:]`` by default.
 
     Returns:
         0 ok, 1 policy violation, 3 no credentials found, 4 the chosen source
-        failed or the configuration is unusable. Usage errors exit 2 (argparse).
+        failed or the configuration is unusable, 70 a bug in credpick, 130
+        interrupted. Usage errors exit 2 (``SystemExit``, as argparse does).
 
     .. versionadded:: 0.1.0
     """
     args = _parser().parse_args(argv)
-    command = args.command
+    command, verbose = args.command, bool(args.verbose)
     try:
-        with _logging(args.verbose):
-            if command == "tour":
-                from ._tour import tour
-
-                print(tour())
-                return OK
-            if command == "check":
-                return _check(args)
-            if command == "whoami":
-                return _whoami(args)
-            if command in ("audit", "scan"):
-                from .migrate._cli import run
-
-                return run(args)
-            return _explain(args)
+        with _logging(verbose):
+            return _run(args)
     except CredpickError as exc:
         _say(command, one_line(exc))
+        if verbose:
+            for line in details(exc):
+                print(_shown(line), file=sys.stderr)
         return exit_code(exc)
     except KeyboardInterrupt:
         _say(command, "interrupted")
-        return 130
+        return INTERRUPTED
+    except Exception as exc:  # not a user's mistake: every expected error is a CredpickError
+        _bug(command, exc, verbose)
+        return BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

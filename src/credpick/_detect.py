@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
 from . import _files, _region
 from ._context import Context, Timeouts
 from ._detection import Detection
-from ._mask import display_url, scrub
-from ._model import RANK, Candidate, SourceKind, Status
+from ._mask import scrub
+from ._model import Candidate, SourceKind, Status
 from ._policy import Policy, apply, long_lived_key
 from .exceptions import ConfigurationError, PolicyViolation
 
 if TYPE_CHECKING:
     from ._role import AssumeRole
+    from .sources import NetworkSource
 
 logger = logging.getLogger("credpick")
 
@@ -46,45 +47,33 @@ def _check_role_arn(ctx: Context, found: list[Candidate]) -> None:
         )
 
 
-def _needs_probe(found: list[Candidate]) -> bool:
-    """Probe the metadata service only if it could change the pick, or a
-    profile's ``credential_source = Ec2InstanceMetadata`` stands on it."""
-    ec2 = RANK[SourceKind.EC2_INSTANCE_PROFILE]
-    if any(c.provenance.root.source is SourceKind.EC2_INSTANCE_PROFILE for c in found):
-        return True
-    for c in found:
-        if c.status is Status.UNAVAILABLE:
-            continue
-        if c.rank < ec2 or (c.explicit and c.role_based):
-            return False
-    return True
-
-
 def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
     """Every candidate the context offers, and every place looked."""
     # Imported here: the sources are the bulk of credpick, and `import credpick`
     # must stay cheap for processes that never ask.
     from .sources import SOURCES
     from .sources import assume_role as _assume_role
-    from .sources import imds as _imds
 
     _check_profile(ctx)
     found: list[Candidate] = []
     looked: list[str] = []
+    networked: list[NetworkSource] = []
     for source in SOURCES:
         if getattr(source, "NETWORK", False):
+            networked.append(cast("NetworkSource", source))
             continue
         found += source.detect(ctx)
         looked.append(f"{source.KIND.value}: {source.LOOKS_AT}")
     _check_role_arn(ctx, found)
-    skip = _imds.skip_reason(ctx)
-    if not _needs_probe(found):
-        looked.append("ec2-instance-profile: not probed (a safer source decided)")
-    elif skip:
-        looked.append(f"ec2-instance-profile: not probed ({skip})")
-    else:
-        found += _imds.detect(ctx)
-        looked.append(f"ec2-instance-profile: probed {display_url(_imds.endpoint(ctx))}")
+    # Last: whether asking the network is worth it depends on what the cheap
+    # sources found, and each such source says so itself.
+    for net in networked:
+        why_not = net.skip(ctx, found)
+        if why_not is not None:
+            looked.append(f"{net.KIND.value}: not probed ({why_not})")
+            continue
+        found += net.detect(ctx)
+        looked.append(f"{net.KIND.value}: {net.looked(ctx)}")
     return _assume_role.absorb(found), looked
 
 

@@ -9,7 +9,7 @@ import attrs
 from ._detection import Policy as Policy
 from ._detection import StaticKeys as StaticKeys
 from ._keys import FORBIDDEN, why_refused
-from ._model import Candidate, SourceKind, Status
+from ._model import Candidate, Status
 from .exceptions import (
     CredpickError,
     NoCredentialsFound,
@@ -17,32 +17,16 @@ from .exceptions import (
     StaticKeysRefused,
 )
 
-_IMDSV1_OPT_IN = "or opt in with credpick.Policy(allow_imdsv1=True)"
 
+def _source_rules(c: Candidate, policy: Policy) -> Candidate:
+    """The policy rules a source owns (IMDSv1, in :mod:`credpick.sources.imds`),
+    for the candidate's own kind and for the root its chain stands on."""
+    from .sources import BY_KIND
 
-def _imds_state(c: Candidate) -> str | None:
-    """The metadata probe's verdict, for the instance profile itself or a chain rooted in it."""
-    if c.kind is SourceKind.EC2_INSTANCE_PROFILE:
-        return c.params.get("state")
-    if c.provenance.root.source is SourceKind.EC2_INSTANCE_PROFILE:
-        return c.provenance.root.params.get("state")
-    return None
-
-
-def _gate_imdsv1(c: Candidate, policy: Policy) -> Candidate:
-    state = _imds_state(c)
-    if state is None or policy.allow_imdsv1:
-        return c
-    if state == "v1-only":
-        return attrs.evolve(
-            c,
-            status=Status.FAILED,
-            reason="the instance answers only IMDSv1, and the policy requires IMDSv2",
-            fix="require IMDSv2 on the instance (aws ec2 modify-instance-metadata-options "
-            f"--http-tokens required) {_IMDSV1_OPT_IN}",
-        )
-    if state == "token-timeout":
-        return attrs.evolve(c, status=Status.FAILED, fix=f"{c.fix}; {_IMDSV1_OPT_IN}")
+    for kind in dict.fromkeys((c.kind, c.provenance.root.source)):
+        gate = getattr(BY_KIND.get(kind) if kind else None, "gate", None)
+        if gate is not None:
+            c = gate(c, policy)
     return c
 
 
@@ -82,7 +66,7 @@ def apply(
     profile), are never picked where a role is possible; a broken pick is an
     error, never a fallback.
     """
-    ranked = sorted((_gate_imdsv1(c, policy) for c in candidates), key=lambda c: c.rank)
+    ranked = sorted((_source_rules(c, policy) for c in candidates), key=lambda c: c.rank)
     roles = [c for c in ranked if role_possible(c)]
     explicit = [c for c in ranked if c.explicit and _usable(c)]
     pool = explicit or [c for c in ranked if _usable(c)]

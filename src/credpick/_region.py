@@ -4,23 +4,37 @@
 2. ``AWS_REGION``
 3. ``AWS_DEFAULT_REGION``
 4. the profile's ``region``
-5. on EC2, when the instance profile is the chosen source, the metadata
-   service's ``placement/region``: one extra request, made only when a client
-   first needs the region, then cached for the process.
+5. the chosen source's own region, for a source that knows where it runs
+   (on EC2, the metadata service's ``placement/region``): one extra request,
+   made only when a client first needs the region, then cached for the process.
+   Such a source declares ``REGION_SOURCE`` (see
+   :class:`credpick.sources.RegionSource`); nothing here names one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import _envvars as ev
 from . import _files
 from ._context import Context
-from ._model import Candidate, SourceKind, Status
+from ._model import Candidate, Status
 from .exceptions import ConfigurationError
 
+if TYPE_CHECKING:
+    from .sources import RegionSource
+
 ARGUMENT = "region_name="
-INSTANCE_METADATA = "instance metadata (placement/region)"
+
+
+def _knows_region(chosen: Candidate | None) -> RegionSource | None:
+    """The chosen source's module, when it can tell the region it runs in."""
+    if chosen is None or chosen.status is not Status.CHOSEN:
+        return None
+    from .sources import BY_KIND
+
+    source = BY_KIND.get(chosen.kind)
+    return cast("RegionSource", source) if hasattr(source, "REGION_SOURCE") else None
 
 
 def resolve(
@@ -28,8 +42,8 @@ def resolve(
 ) -> tuple[str | None, str | None]:
     """The region and where it came from; ``(None, None)`` when nothing says.
 
-    The instance's region is reported as ``(cached value or None,
-    INSTANCE_METADATA)``: detection stays free of extra requests.
+    The chosen source's region is reported as ``(cached value or None, its
+    REGION_SOURCE)``: detection stays free of extra requests.
     """
     if region_name:
         return region_name, ARGUMENT
@@ -44,44 +58,43 @@ def resolve(
         value = None  # detection reports the broken file; the region just stays unknown
     if value:
         return str(value), f"profile '{profile}' ({ctx.config_file})"
-    if (
-        chosen is not None
-        and chosen.kind is SourceKind.EC2_INSTANCE_PROFILE
-        and chosen.status is Status.CHOSEN
-    ):
-        from .sources import _imds_region as imds
-
-        return imds.cached_region(ctx), INSTANCE_METADATA
+    source = _knows_region(chosen)
+    if source is not None:
+        return source.cached_region(ctx), source.REGION_SOURCE
     return None, None
 
 
-class _InstanceRegion:
-    """A botocore config provider that asks the metadata service, once."""
+class _SourceRegion:
+    """A botocore config provider that asks the chosen source, once."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, source: RegionSource, ctx: Context) -> None:
+        self._source = source
         self._ctx = ctx
 
     def provide(self) -> str | None:
-        from .sources import _imds_region as imds
+        return self._source.region(self._ctx)
 
-        return imds.region(self._ctx)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _InstanceRegion:
-        # botocore deep-copies its config store per client; the cache is
-        # module-level anyway, and the context is immutable.
+    def __deepcopy__(self, memo: dict[int, Any]) -> _SourceRegion:
+        # botocore deep-copies its config store per client; the source caches
+        # at module level anyway, and the context is immutable.
         return self
 
 
-def install_instance_region(botocore_session: Any, ctx: Context) -> None:
-    """Make the instance's region botocore's last resort for ``region``.
+def install_source_region(botocore_session: Any, ctx: Context, chosen: Candidate) -> bool:
+    """Make the chosen source's region botocore's last resort for ``region``.
 
     Anything botocore would find first (``set_config_variable``, the
     environment, the profile) still wins; the request is made only when a
     client is created without a region, or ``Session.region_name`` is read.
+    ``False`` when the chosen source cannot tell its region.
     """
+    source = _knows_region(chosen)
+    if source is None:
+        return False
     from botocore.configprovider import ChainProvider
 
     store = botocore_session.get_component("config_store")
     current = store.get_config_provider("region")
-    providers = [p for p in (current, _InstanceRegion(ctx)) if p is not None]
+    providers = [p for p in (current, _SourceRegion(source, ctx)) if p is not None]
     store.set_config_provider("region", ChainProvider(providers=providers))
+    return True

@@ -369,8 +369,8 @@ def session(
     bs.set_config_variable("credentials_file", str(context.credentials_file))
     if chosen.profile:
         bs.set_config_variable("profile", chosen.profile)
-    if region is None and detection.region_source == _region.INSTANCE_METADATA:
-        _region.install_instance_region(bs, context)
+    if region is None:
+        _region.install_source_region(bs, context, chosen)
     bs.set_config_variable("user_agent_appid", app_id(context, chosen.profile, chosen.kind))
     from .sources import BuildInputs
 

@@ -10,7 +10,7 @@ import attrs
 from ._detect import detect
 from ._policy import Policy
 from ._session import session
-from .exceptions import CredpickError
+from .exceptions import ConfigurationError, CredpickError
 
 
 @attrs.frozen
@@ -103,12 +103,15 @@ def render(rows: Sequence[Row]) -> str:
 
 def tour() -> str:
     """Run every scenario on loopback emulators and return the table."""
-    try:
+    try:  # moto is imported late by the STS emulator: ask for it first
+        import moto.server  # noqa: F401
+
         from .testing import Simulation, StsEmulator
         from .testing._guard import SocketGuard
-    except ImportError as exc:  # moto is an extra
-        raise CredpickError(
-            "the tour needs the testing extra",
+    except ImportError as exc:  # the emulators are an extra
+        missing = (exc.name or "moto").split(".")[0]
+        raise ConfigurationError(
+            f"the tour needs the testing extra, and {missing} is not installed",
             fix="pip install 'credpick[testing]'",
         ) from exc
     # The tour is a demo: it must never reach beyond loopback, even by mistake.

@@ -171,7 +171,35 @@ def test_a_single_path_and_special_files(tmp_path: Path) -> None:
     report = scan(str(tmp_path))  # one path, not an iterable of characters
     assert [f.key_id for f in report.findings] == [masked(raw)]
     assert report.skipped == ((str(tmp_path / "pipe"), "not a regular file"),)
-    assert scan(tmp_path / "pipe").skipped == report.skipped
+    assert report.failed == () and report.exit_code() == 1
+    named = scan(tmp_path / "pipe")  # named, it is a file the scan could not read
+    assert (named.skipped, named.failed) == ((), report.skipped)
+    assert named.exit_code() == 4
+
+
+def test_a_named_file_that_is_not_read_fails_the_scan(tmp_path: Path) -> None:
+    raw = key_id()
+    big = tmp_path / "big.env"
+    big.write_text("x" * 2000 + f"\nAWS_ACCESS_KEY_ID={raw}\n")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\0\0")
+    report = scan([big, tmp_path / "image.png"], max_bytes=1000)
+    assert report.failed == ((str(big), "larger than 1000 bytes"),)
+    assert report.skipped == ((str(tmp_path / "image.png"), "binary"),)  # read: it is binary
+    assert report.files_scanned == 0 and report.exit_code() == 4
+    data = report.to_dict()
+    assert data["failed"] == [{"path": str(big), "reason": "larger than 1000 bytes"}]
+    text = render_scan(report)
+    assert text.splitlines()[0].endswith("; 1 named file not read")
+    assert f"not read: {big}: larger than 1000 bytes" in text.splitlines()
+    assert "--max-bytes" in text
+    # Met while walking a directory, the same file is skipped, as before.
+    walked = scan([tmp_path], max_bytes=1000)
+    assert walked.failed == () and walked.exit_code() == 0
+    assert dict(walked.skipped)[str(big)] == "larger than 1000 bytes"
+    # Under a higher limit it is read, and its key found.
+    found = scan([big], max_bytes=10_000)
+    assert found.failed == () and [f.key_id for f in found.findings] == [masked(raw)]
+    assert found.exit_code() == 1
 
 
 def test_findings_never_hold_a_raw_id() -> None:

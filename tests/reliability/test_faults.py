@@ -175,7 +175,7 @@ _NETWORK_EXPECT: dict[str, dict[str, tuple[str, str]]] = {
         "malformed body": (FAILS, "credentials that are not valid JSON"),
         "wrong content type (an HTML page)": (FAILS, "credentials that are not valid JSON"),
         "throttled": (FAILS, "the credentials request answered HTTP 429"),
-        "throttled once": (RECOVERS, "the credentials request answered HTTP 429"),
+        "throttled once": (WORKS, "credpick's retry"),
     },
     "container": {
         "connection refused": (FAILS, "the credential endpoint gave no usable credentials"),
@@ -288,7 +288,7 @@ def _cases() -> list[Case]:
         Case("sso", "SSO token cache missing", FAILS, "the user has not logged in"),
         Case("sso", "SSO token expired", FAILS, "the cached SSO token has expired"),
         Case("ec2-instance-profile", "token request hangs (hop limit 1)", BOUNDED, "hop-limit"),
-        Case("ec2-instance-profile", "HTTP 5xx once, at the probe", RECOVERS, "HTTP 500"),
+        Case("ec2-instance-profile", "HTTP 5xx once, at the probe", WORKS, "credpick's retry"),
     ]
     return cases
 

@@ -24,6 +24,7 @@ import pytest
 import credpick
 from credpick import Policy, Timeouts
 from credpick._mask import display_url
+from credpick.sources import _imds_settings
 from credpick.sources import imds as imds_source
 from credpick.testing import refusing_endpoint, unroutable_endpoint
 from credpick.testing._hostile import HostileEndpoint, HostileMode
@@ -294,7 +295,7 @@ def test_ec2_hardware_with_a_broken_metadata_service_fails_closed(
 ) -> None:
     with _broken(fault) as url:
         # The default address, moved to loopback: no endpoint is configured.
-        monkeypatch.setattr(imds_source, "DEFAULT_ENDPOINT", url)
+        monkeypatch.setitem(_imds_settings.MODES, "ipv4", url)
         ctx = _ec2_context(make_context, tmp_path, sign)
         detection = credpick.detect(context=ctx)
         error = _session_fails(context=ctx)
@@ -309,7 +310,7 @@ def test_the_same_broken_address_without_signs_of_ec2_is_absence(
     make_context: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The contrast: no hardware signs, no endpoint set, nothing answers.
-    monkeypatch.setattr(imds_source, "DEFAULT_ENDPOINT", refusing_endpoint() + "/")
+    monkeypatch.setitem(_imds_settings.MODES, "ipv4", refusing_endpoint() + "/")
     ctx = make_context({**STATIC_ENV, "AWS_EC2_METADATA_DISABLED": None}, timeouts=FAST)
     detection = credpick.detect(context=ctx)
     assert detection.chosen is not None and detection.chosen.kind.value == "static"
@@ -360,11 +361,10 @@ def test_imdsv1_only_when_the_policy_allows_it(stray: str, monkeypatch: pytest.M
 def test_a_hostile_region_reply_is_no_region(
     stray: str, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    from credpick.sources import _imds_region
 
     with HostileImds("/latest/meta-data/placement/region", mode, delay=0.2) as endpoint:
         monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.url + "/")
         ctx = credpick.Context.from_process(timeouts=FAST)
         start = time.monotonic()
-        assert _imds_region.region(ctx) is None
+        assert imds_source.region(ctx) is None
     assert time.monotonic() - start < BOUND

@@ -20,6 +20,7 @@ from botocore.utils import InstanceMetadataFetcher
 
 import credpick
 from credpick import Policy, SourceKind, Status, Timeouts
+from credpick.sources import _imds_settings
 from credpick.sources import imds as imds_source
 from credpick.testing import (
     ImdsEmulator,
@@ -175,7 +176,7 @@ def test_no_answer_without_signs_of_ec2_means_no_candidate(
     monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
 
     def run(url: str) -> credpick.Detection:
-        monkeypatch.setattr(imds_source, "DEFAULT_ENDPOINT", url + "/")
+        monkeypatch.setitem(_imds_settings.MODES, "ipv4", url + "/")
         return credpick.detect(timeouts=Timeouts(imds_connect=0.1, imds_read=0.2))
 
     if make_endpoint == "refusing":
@@ -333,7 +334,7 @@ def test_instance_credentials_fail_closed_when_nothing_answers(
     make_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx = make_context({"AWS_EC2_METADATA_DISABLED": None})
-    monkeypatch.setattr(imds_source, "DEFAULT_ENDPOINT", refusing_endpoint() + "/")
+    monkeypatch.setitem(_imds_settings.MODES, "ipv4", refusing_endpoint() + "/")
     with pytest.raises(credpick.SourceFailed) as info:
         imds_source.instance_credentials(ctx, Policy()).load()
     assert "cannot be reached (connection refused)" in str(info.value)
@@ -366,7 +367,7 @@ def test_not_on_ec2_is_asked_again_after_a_while(
     make_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)]
-    monkeypatch.setattr(imds_source, "DEFAULT_ENDPOINT", refusing_endpoint() + "/")
+    monkeypatch.setitem(_imds_settings.MODES, "ipv4", refusing_endpoint() + "/")
     ctx = make_context({"AWS_EC2_METADATA_DISABLED": None}, clock=lambda: now[0])
     assert imds_source.probe(ctx).retry_after == now[0] + imds_source.RETRY_AFTER
     now[0] += dt.timedelta(minutes=6)

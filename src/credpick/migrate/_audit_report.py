@@ -342,12 +342,19 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def render_audit(report: AuditReport, *, show_all: bool = False) -> str:
+def render_audit(
+    report: AuditReport,
+    *,
+    show_all: bool = False,
+    fail_on: Collection[Flag | str] | str | None = None,
+) -> str:
     """A table for people: flagged keys (or every key), then what to do.
 
     Args:
         report: The audit report.
         show_all: List keys without flags too.
+        fail_on: The flags that fail the run, as for :meth:`AuditReport.exit_code`;
+            the "failing" count and the line that names them follow it.
 
     Returns:
         The text, without a trailing newline.
@@ -358,7 +365,8 @@ def render_audit(report: AuditReport, *, show_all: bool = False) -> str:
     at = report.generated_at
     when = f"credential report of {at:%Y-%m-%d %H:%M} UTC" if at else "no report time"
     keys, users = _count(len(report.keys), "access key"), _count(report.users, "user")
-    flagged, failing = len(report.flagged), len(report.failing())
+    wanted = parse_fail_on(fail_on)
+    flagged, failing = len(report.flagged), len(report.failing(wanted))
     lines = [f"credpick audit: {keys} of {users} ({when}); {flagged} flagged, {failing} failing"]
     rows = [("USER", "KEY", "STATUS", "AGE", "LAST USED", "FLAGS")]
     for k in shown:
@@ -377,7 +385,8 @@ def render_audit(report: AuditReport, *, show_all: bool = False) -> str:
         f"limits: rotate after {report.rotation_days} days ({report.multicloud_rotation_days} "
         f"for users tagged {report.multicloud_tag}); unused after {report.unused_days} days"
     )
-    lines.append(f"failing by default: {', '.join(sorted(f.value for f in DEFAULT_FAIL_ON))}")
+    which = "failing by default" if wanted == DEFAULT_FAIL_ON else "failing on"
+    lines.append(f"{which}: {', '.join(sorted(f.value for f in wanted))}")
     present = [f for f in Flag if any(f in k.flags for k in report.keys)]
     if present:
         lines.append("what to do:")

@@ -61,7 +61,8 @@ DEFAULT_IGNORE = frozenset(
     {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox"}
     | {".mypy_cache", ".ruff_cache", ".pytest_cache"}
 )
-#: Files larger than this are skipped (lock files and data dumps, not config).
+#: Files larger than this are skipped while walking (lock files and data dumps, not
+#: config); a file named explicitly that is larger fails the scan instead.
 MAX_BYTES = 1024 * 1024
 
 _ID = re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(PREFIXES)})[A-Z0-9]{{16}}(?![A-Za-z0-9])")
@@ -117,6 +118,10 @@ class ScanReport:
         files_scanned: How many files were read.
         skipped: ``(path, reason)`` for each file not read: binary, too large,
             unreadable, or a symlink met while walking.
+        failed: ``(path, reason)`` for each file named explicitly (not found by
+            walking a directory) that could not be read: too large, unreadable,
+            or not a regular file. Such a file fails the scan: nothing vouches
+            for it. A named binary file is only skipped.
 
     .. versionadded:: 0.1.0
     """
@@ -124,6 +129,7 @@ class ScanReport:
     findings: tuple[ScanFinding, ...]
     files_scanned: int
     skipped: tuple[tuple[str, str], ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
 
     def of_kind(self, kind: IdKind) -> tuple[ScanFinding, ...]:
         """The findings of one kind."""
@@ -135,14 +141,17 @@ class ScanReport:
         return self.of_kind(IdKind.LONG_LIVED)
 
     def exit_code(self) -> int:
-        """``1`` when a long-lived key id was found, else ``0``.
+        """``1`` when a long-lived key id was found; else ``4`` when a named file
+        could not be read (:attr:`failed`); else ``0``.
 
         Returns:
             The process exit code for ``credpick scan``.
 
         .. versionadded:: 0.1.0
         """
-        return 1 if self.long_lived else 0
+        if self.long_lived:
+            return 1
+        return 4 if self.failed else 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; ids are masked."""
@@ -151,6 +160,7 @@ class ScanReport:
             "counts": {k.value: len(self.of_kind(k)) for k in IdKind},
             "findings": [f.to_dict() for f in self.findings],
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "failed": [{"path": p, "reason": r} for p, r in self.failed],
         }
 
 
@@ -211,18 +221,21 @@ def scan(
     """Find AWS access key ids in files, directories and the environment.
 
     Directories are walked (without following symlinks), skipping the
-    ``ignore`` names; files named explicitly are always read. Binary files
-    and files over ``max_bytes`` are skipped and listed in the report.
+    ``ignore`` names; binary files and files over ``max_bytes`` met there are
+    skipped and listed in the report (``skipped``). Files named explicitly are
+    always read: one that is over ``max_bytes``, unreadable or not a regular
+    file is listed in ``failed`` and fails the scan (``exit_code()`` 4).
 
     Args:
         paths: Files and directories to scan (or a single one).
         include_env: Also scan the values of the environment variables.
         environ: The environment to scan; ``os.environ`` by default.
         ignore: Directory names not to descend into.
-        max_bytes: Skip files larger than this.
+        max_bytes: Skip walked files larger than this; fail named ones.
 
     Returns:
-        The report; ``exit_code()`` is 1 when a long-lived (``AKIA``) id was found.
+        The report; ``exit_code()`` is 1 when a long-lived (``AKIA``) id was
+        found, 4 when a named file could not be read.
 
     Raises:
         ConfigurationError: A path does not exist.
@@ -233,6 +246,7 @@ def scan(
         paths = [paths]  # one path, not an iterable of its characters
     ignored = frozenset(ignore)
     skipped: list[tuple[str, str]] = []
+    failed: list[tuple[str, str]] = []
     findings: list[ScanFinding] = []
     seen: set[str] = set()
     files = 0
@@ -243,7 +257,9 @@ def scan(
         elif os.path.exists(given):
             yield given
         else:
-            raise ConfigurationError(f"scan: no such file or directory: {given}")
+            raise ConfigurationError(
+                f"no such file or directory: {given}", fix="name files or directories that exist"
+            )
 
     for given in (os.fspath(p) for p in paths):
         for path in files_of(given):
@@ -253,7 +269,8 @@ def scan(
             seen.add(real)
             text, why = _read(path, max_bytes)
             if text is None:
-                skipped.append((path, why or "skipped"))
+                named = path == given and why != "binary"
+                (failed if named else skipped).append((path, why or "skipped"))
                 continue
             files += 1
             findings.extend(_find(text, Path(path).as_posix(), lines=True))
@@ -263,7 +280,7 @@ def scan(
             findings.extend(_find(env[name], f"env:{name}", lines=False))
     order = list(IdKind)
     findings.sort(key=lambda f: (order.index(f.kind), f.path, f.line or 0, f.column or 0))
-    return ScanReport(tuple(findings), files, tuple(skipped))
+    return ScanReport(tuple(findings), files, tuple(skipped), tuple(failed))
 
 
 _HEADINGS = {
@@ -292,6 +309,7 @@ def render_scan(report: ScanReport) -> str:
     lines = [
         f"credpick scan: {_count(report.files_scanned, 'file')} scanned; "
         f"{_count(found, 'long-lived key id')} found"
+        + (f"; {_count(len(report.failed), 'named file')} not read" if report.failed else "")
     ]
     for kind in IdKind:
         group = report.of_kind(kind)
@@ -303,6 +321,10 @@ def render_scan(report: ScanReport) -> str:
         for _, why in report.skipped:
             reasons[why] = reasons.get(why, 0) + 1
         lines.append("skipped: " + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())))
+    # One line each: a file the caller named and that was not read fails the scan.
+    lines.extend(f"not read: {path}: {why}" for path, why in report.failed)
+    if any(why.startswith("larger than") for _, why in report.failed):
+        lines.append("fix: raise the limit with --max-bytes (max_bytes=) to scan larger files")
     if found:
         lines.append(
             "fix: a key id in a file usually has its secret beside it: treat the key as "

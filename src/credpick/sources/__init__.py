@@ -26,9 +26,9 @@ from . import (
     static,
     web_identity,
 )
-from ._base import BuildInputs, CredentialProvider, Source
+from ._base import BuildInputs, CredentialProvider, NetworkSource, RegionSource, Source
 
-# Detection order; ranking is separate (see credpick._model.RANK).
+# Detection order; ranking is separate (see credpick._kinds.RANK).
 SOURCES: tuple[Source, ...] = (
     lambda_,
     ecs,
@@ -47,4 +47,12 @@ SOURCES: tuple[Source, ...] = (
 
 BY_KIND: MappingProxyType[SourceKind, Source] = MappingProxyType({s.KIND: s for s in SOURCES})
 
-__all__ = ["BY_KIND", "SOURCES", "BuildInputs", "CredentialProvider", "Source"]
+__all__ = [
+    "BY_KIND",
+    "SOURCES",
+    "BuildInputs",
+    "CredentialProvider",
+    "NetworkSource",
+    "RegionSource",
+    "Source",
+]

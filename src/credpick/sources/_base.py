@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -49,6 +49,31 @@ class Source(Protocol):
     def detect(self, ctx: Context) -> list[Candidate]: ...
 
     def build(self, candidate: Candidate, inputs: BuildInputs) -> CredentialProvider: ...
+
+
+class NetworkSource(Source, Protocol):
+    """A source whose detection asks the network (``NETWORK = True``).
+
+    Detection runs it after every other source, and only when :meth:`skip`
+    returns ``None``: whether a request is worth making depends on what the
+    cheap sources found."""
+
+    NETWORK: bool
+
+    def skip(self, ctx: Context, found: Sequence[Candidate]) -> str | None: ...
+
+    def looked(self, ctx: Context) -> str: ...
+
+
+class RegionSource(Source, Protocol):
+    """A source that knows the region it runs in (``REGION_SOURCE`` names where
+    from): the last resort for a session's region when it is chosen."""
+
+    REGION_SOURCE: str
+
+    def cached_region(self, ctx: Context) -> str | None: ...
+
+    def region(self, ctx: Context) -> str | None: ...
 
 
 @attrs.frozen

@@ -282,6 +282,8 @@ class InstanceFetcher:
         deadline: Seconds for each whole request once connected.
         allow_imdsv1: Whether tokenless requests may be made.
         clock: The context's clock (static stability compares against it).
+        attempts: Tries of each request (see :class:`._imds_http.Connection`).
+        retry_timeouts: Whether timeouts and connection failures are tried again.
     """
 
     endpoint: str
@@ -289,6 +291,8 @@ class InstanceFetcher:
     deadline: float
     allow_imdsv1: bool
     clock: Any = attrs.field(repr=False)
+    attempts: int = 1
+    retry_timeouts: bool = False
 
     def fetch(self, hint: Hint | None = None) -> dict[str, Any]:
         """Token, role name and credentials; a failure raises ``SourceFailed``.
@@ -310,6 +314,10 @@ class InstanceFetcher:
 
     def _attempt(self, hint: Hint) -> dict[str, Any] | Problem:
         with http.Connection(
-            self.endpoint, connect_timeout=self.connect_timeout, deadline=self.deadline
+            self.endpoint,
+            connect_timeout=self.connect_timeout,
+            deadline=self.deadline,
+            attempts=self.attempts,
+            retry_timeouts=self.retry_timeouts,
         ) as conn:
             return _fetch(conn, self.allow_imdsv1, hint, self.clock())

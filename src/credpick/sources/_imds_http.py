@@ -164,12 +164,26 @@ class Connection:
         endpoint: The base URL (``http://169.254.169.254/``).
         connect_timeout: Seconds to wait for the TCP (and TLS) handshake.
         deadline: Seconds for each whole request once connected.
+        attempts: Tries of each request. A reply of 5xx or 429 and a dropped
+            connection are transient and tried again, at once.
+        retry_timeouts: Try timeouts and connection failures again too (when
+            ``metadata_service_num_attempts`` asked for it, as botocore does).
     """
 
-    def __init__(self, endpoint: str, *, connect_timeout: float, deadline: float) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        connect_timeout: float,
+        deadline: float,
+        attempts: int = 1,
+        retry_timeouts: bool = False,
+    ) -> None:
         self.endpoint = endpoint
         self.connect_timeout = connect_timeout
         self.deadline = deadline
+        self.attempts = max(1, attempts)
+        self.retry_timeouts = retry_timeouts
         self._conn: http.client.HTTPConnection | None = None
         self._sock: _Deadline | None = None
 
@@ -191,7 +205,10 @@ class Connection:
             parts = urlsplit(self.endpoint)
             https = parts.scheme == "https"
             cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
-            conn = cls(parts.hostname or "", parts.port, timeout=self.connect_timeout)
+            # The port always explicit: http.client would read the last
+            # ":254" of a bare IPv6 host ("fd00:ec2::254") as the port.
+            port = parts.port or (443 if https else 80)
+            conn = cls(parts.hostname or "", port, timeout=self.connect_timeout)
             conn.connect()
         except (OSError, ValueError) as exc:
             return _describe(exc, self, connecting=True)
@@ -207,8 +224,26 @@ class Connection:
         """Send one request; the reply, or why there is none.
 
         A reply over ``cap`` bytes is a failure, and so is a reply that is
-        not complete within the deadline.
+        not complete within the deadline. Each try has its own deadline, so
+        the whole request ends within ``attempts`` of them.
         """
+        outcome = self._once(method, path, headers, cap=cap)
+        for _ in range(self.attempts - 1):
+            if not self._transient(outcome):
+                break
+            outcome = self._once(method, path, headers, cap=cap)
+        return outcome
+
+    def _transient(self, outcome: Reply | Failure) -> bool:
+        if isinstance(outcome, Reply):
+            return outcome.status >= 500 or outcome.status == 429
+        if outcome.what == RESET:
+            return True
+        return self.retry_timeouts and outcome.what in (TIMEOUT, CONNECT_TIMEOUT, REFUSED)
+
+    def _once(
+        self, method: str, path: str, headers: Mapping[str, str], *, cap: int
+    ) -> Reply | Failure:
         if self._conn is None:
             failed = self._open()
             if failed is not None:

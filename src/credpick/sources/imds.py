@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,21 +32,28 @@ from .. import _envvars as ev
 from .. import _safe_io
 from .._context import Context
 from .._mask import display_url
-from .._model import Candidate, SourceKind, Status
+from .._model import RANK, Candidate, SourceKind, Status
 from ..exceptions import SourceFailed
 from . import _imds_fetch as fetch
 from . import _imds_http as http
+from . import _imds_settings
 from ._base import BuildInputs, register_features
+from ._imds_settings import settings
 
 if TYPE_CHECKING:
     from .._detection import Policy
 
 KIND = SourceKind.EC2_INSTANCE_PROFILE
 LOOKS_AT = "the instance metadata service"
+#: Detection asks the network: it runs after every cheap source, and only when
+#: :func:`skip` finds no reason not to (see ``credpick._detect.gather``).
 NETWORK = True
+#: Where the region comes from when this source is chosen and nothing else
+#: names one (see ``credpick._region``).
+REGION_SOURCE = "instance metadata (placement/region)"
 
-DEFAULT_ENDPOINT = "http://169.254.169.254/"
-IPV6_ENDPOINT = "http://[fd00:ec2::254]/"
+DEFAULT_ENDPOINT = _imds_settings.DEFAULT_ENDPOINT
+IPV6_ENDPOINT = _imds_settings.IPV6_ENDPOINT
 #: How long a negative verdict (nothing answers, no role, IMDSv1 only, a token
 #: request that timed out) is kept before the service is asked again.
 RETRY_AFTER = dt.timedelta(minutes=5)
@@ -107,13 +116,12 @@ def clear_cache() -> None:
 
 
 def endpoint(ctx: Context) -> str:
-    """The metadata endpoint botocore would use."""
-    custom = ctx.get(ev.IMDS_ENDPOINT)
-    if custom:
-        return custom if custom.endswith("/") else custom + "/"
-    if (ctx.get(ev.IMDS_ENDPOINT_MODE) or "").lower() == "ipv6":
-        return IPV6_ENDPOINT
-    return DEFAULT_ENDPOINT
+    """The metadata endpoint botocore would use (see :mod:`._imds_settings`).
+
+    Raises:
+        ConfigurationError: The endpoint or the mode is malformed.
+    """
+    return settings(ctx).endpoint
 
 
 def _read(ctx: Context, path: str) -> str | None:
@@ -149,7 +157,7 @@ def skip_reason(ctx: Context) -> str | None:
     """Why the metadata service need not be probed, or ``None`` to probe."""
     if ctx.flag(ev.IMDS_DISABLED):
         return f"{ev.IMDS_DISABLED}=true"
-    if ctx.get(ev.IMDS_ENDPOINT):
+    if settings(ctx).endpoint_set:
         return None  # someone pointed us at an endpoint: ask it
     vendor = _read(ctx, "sys/class/dmi/id/sys_vendor")
     if vendor is not None and not hardware_signs(ctx):
@@ -157,21 +165,64 @@ def skip_reason(ctx: Context) -> str | None:
     return None
 
 
+def _could_decide(found: Sequence[Candidate]) -> bool:
+    """Whether the instance profile could change the pick, or a profile's
+    ``credential_source = Ec2InstanceMetadata`` stands on it."""
+    if any(c.provenance.root.source is KIND for c in found):
+        return True
+    for c in found:
+        if c.status is Status.UNAVAILABLE:
+            continue
+        if c.rank < RANK[KIND] or (c.explicit and c.role_based):
+            return False
+    return True
+
+
+def skip(ctx: Context, found: Sequence[Candidate]) -> str | None:
+    """Why detection need not probe, given what the cheap sources ``found``.
+
+    Raises:
+        ConfigurationError: A metadata setting is malformed (checked even
+            when the probe is skipped, as botocore does).
+    """
+    settings(ctx)
+    if not _could_decide(found):
+        return "a safer source decided"
+    return skip_reason(ctx)
+
+
+def looked(ctx: Context) -> str:
+    """Where the probe looked, for :attr:`Detection.looked`."""
+    return f"probed {display_url(endpoint(ctx))}"
+
+
 def must_answer(ctx: Context) -> str | None:
     """Why the metadata service must exist here, or ``None`` when silence means "not EC2"."""
-    if ctx.get(ev.IMDS_ENDPOINT):
-        return f"{ev.IMDS_ENDPOINT} is set"
+    where = settings(ctx).endpoint_set
+    if where:
+        return f"{where} is set"
     signs = hardware_signs(ctx)
     if signs:
         return f"the hardware says EC2 ({', '.join(signs)})"
     return None
 
 
+def _connection(ctx: Context, url: str, *, connect_timeout: float) -> http.Connection:
+    """A bounded connection with the settings' deadline and tries; connection
+    failures are tried again only where the service must answer."""
+    found = settings(ctx)
+    return http.Connection(
+        url,
+        connect_timeout=connect_timeout,
+        deadline=found.deadline,
+        attempts=found.attempts,
+        retry_timeouts=found.attempts_set,
+    )
+
+
 def _probe(ctx: Context, url: str) -> Probe:
     """Token, then role name, on one bounded connection. Never raises for the network."""
-    with http.Connection(
-        url, connect_timeout=ctx.timeouts.imds_connect, deadline=ctx.timeouts.imds_read
-    ) as conn:
+    with _connection(ctx, url, connect_timeout=ctx.timeouts.imds_connect) as conn:
         token = fetch.put_token(conn)
         if token.value is None:
             if token.failure is not None and token.failure.unreachable:
@@ -228,8 +279,8 @@ def probe(ctx: Context) -> Probe:
             flight = _state.flights[url] = _Flight()
     if not leader:
         # The leader's probe is bounded; this bound only guards against a bug.
-        t = ctx.timeouts
-        flight.done.wait(t.imds_connect + 3 * t.imds_read + 5.0)
+        found = settings(ctx)
+        flight.done.wait(2 * found.attempts * (ctx.timeouts.imds_connect + found.deadline) + 5.0)
         return flight.verdict or _probe(ctx, url)
     verdict: Probe | None = None
     try:
@@ -263,15 +314,22 @@ def detect(ctx: Context) -> list[Candidate]:
     """Probe the metadata service (gated; see :func:`skip_reason`)."""
     if skip_reason(ctx) is not None:
         return []
-    verdict = probe(ctx)
+    found = _judge(ctx, probe(ctx))
+    if settings(ctx).v1_disabled:  # for gate(): the setting beats allow_imdsv1
+        found = [attrs.evolve(c, params={**c.params, "v1": "disabled"}) for c in found]
+    return found
+
+
+def _judge(ctx: Context, verdict: Probe) -> list[Candidate]:
     if verdict.state == "unreachable":
         why = must_answer(ctx)
         if why is None:
             return []  # no hardware signs, no endpoint set: this is not EC2
         shown = display_url(verdict.endpoint)
+        where = settings(ctx).endpoint_set
         fix = (
-            f"point {ev.IMDS_ENDPOINT} at a metadata service that answers, or unset it"
-            if ctx.get(ev.IMDS_ENDPOINT)
+            f"point {where} at a metadata service that answers, or unset it"
+            if where
             else f"{fetch.UNREACHABLE_FIX}; or set {ev.IMDS_DISABLED}=true where this "
             "process must not use the instance profile"
         )
@@ -290,16 +348,49 @@ def detect(ctx: Context) -> list[Candidate]:
     return [_candidate(verdict, Status.AVAILABLE, "instance profile role", None)]
 
 
+_IMDSV1_OPT_IN = "or opt in with credpick.Policy(allow_imdsv1=True)"
+
+
+def gate(candidate: Candidate, policy: Policy) -> Candidate:
+    """The policy's IMDSv1 rule (``allow_imdsv1``), for the instance profile
+    itself or a chain rooted in it: an instance that answers only IMDSv1, or
+    whose token request timed out, is a failed candidate unless allowed."""
+    if candidate.kind is KIND:
+        state = candidate.params.get("state")
+    elif candidate.provenance.root.source is KIND:
+        state = candidate.provenance.root.params.get("state")
+    else:
+        return candidate
+    allowed = policy.allow_imdsv1 and candidate.params.get("v1") != "disabled"
+    if state is None or allowed:
+        return candidate
+    if state == "v1-only":
+        return attrs.evolve(
+            candidate,
+            status=Status.FAILED,
+            reason="the instance answers only IMDSv1, and the policy requires IMDSv2",
+            fix="require IMDSv2 on the instance (aws ec2 modify-instance-metadata-options "
+            f"--http-tokens required) {_IMDSV1_OPT_IN}",
+        )
+    if state == "token-timeout":
+        return attrs.evolve(
+            candidate, status=Status.FAILED, fix=f"{candidate.fix}; {_IMDSV1_OPT_IN}"
+        )
+    return candidate
+
+
 def _fetcher(ctx: Context, url: str, allow_imdsv1: bool) -> fetch.InstanceFetcher:
-    t = ctx.timeouts
+    found = settings(ctx)
     # The probe's short connect timeout tells "not EC2" apart; a service
     # that answered it gets the read deadline to accept a fetch, as botocore.
     return fetch.InstanceFetcher(
         endpoint=url,
-        connect_timeout=max(t.imds_connect, t.imds_read),
-        deadline=t.imds_read,
-        allow_imdsv1=allow_imdsv1,
+        connect_timeout=max(ctx.timeouts.imds_connect, found.deadline),
+        deadline=found.deadline,
+        allow_imdsv1=allow_imdsv1 and not found.v1_disabled,
         clock=ctx.clock,
+        attempts=found.attempts,
+        retry_timeouts=found.attempts_set,
     )
 
 
@@ -372,3 +463,54 @@ def instance_credentials(ctx: Context, policy: Policy) -> InstanceProvider:
 
 def build(candidate: Candidate, inputs: BuildInputs) -> InstanceProvider:
     return instance_credentials(inputs.context, inputs.policy)
+
+
+# The instance's region (``placement/region``), for credpick._region: one
+# bounded, capped request with the probe's token, made on first use and cached
+# beside the verdict.
+
+_REGION_PATH = "/latest/meta-data/placement/region"
+# A region name, and nothing else: never pass on (or log) an odd body.
+_REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-\d{1,2}")
+
+
+def cached_region(ctx: Context) -> str | None:
+    """The region :func:`region` already fetched for this endpoint; no request."""
+    with _state.lock:
+        return _state.regions.get(endpoint(ctx))
+
+
+def _fetch_region(ctx: Context, verdict: Probe) -> str | None:
+    connect = max(ctx.timeouts.imds_connect, settings(ctx).deadline)
+    with _connection(ctx, verdict.endpoint, connect_timeout=connect) as conn:
+        found = fetch.get_text(
+            conn, "region", _REGION_PATH, verdict.token, http.REGION_CAP, _REGION_SHAPE
+        )
+        if found.status == 401:  # the probe's token expired (6 h): one fresh token, once
+            token = fetch.put_token(conn)
+            if token.value is None:
+                return None
+            found = fetch.get_text(
+                conn, "region", _REGION_PATH, token.value, http.REGION_CAP, _REGION_SHAPE
+            )
+    return found.value
+
+
+def region(ctx: Context) -> str | None:
+    """The instance's region (``placement/region``): one request, then cached.
+
+    Reuses the probe's token. Asked only when the instance profile is the
+    chosen source and nothing else named a region; ``None`` when the
+    metadata service cannot say (botocore then raises ``NoRegionError``).
+    """
+    cached = cached_region(ctx)
+    if cached is not None:
+        return cached
+    verdict = probe(ctx)
+    if verdict.state in ("unreachable", "error", "no-role"):
+        return None
+    found = _fetch_region(ctx, verdict)
+    if found is not None:
+        with _state.lock:
+            _state.regions.setdefault(verdict.endpoint, found)
+    return found
