@@ -29,7 +29,8 @@ def main() -> int:
     except credpick.CredpickError as exc:
         print(f"refusing to start: {exc}", file=sys.stderr)
         return 1
-    print(f"started with {credpick.detect(policy=policy).chosen.kind.value} credentials")  # type: ignore[union-attr]
+    chosen = credpick.detect(policy=policy).chosen  # None only if nothing was picked
+    print(f"started with {chosen.kind.value if chosen else 'no'} credentials")
     sts = session.client("sts")
     print("caller:", sts.get_caller_identity()["Arn"])
     return 0

@@ -7,13 +7,15 @@ credpick what it would use there, and why.
 from __future__ import annotations
 
 import credpick
+from credpick import SourceKind
 from credpick.testing import Simulation, StsEmulator
 
+# SourceKind members, not strings: a type checker then catches a misspelt runtime.
 RUNTIMES = [
-    ("EKS IRSA", ["web-identity"]),
-    ("EC2 with a stray key", ["ec2-instance-profile", "static"]),
-    ("Laptop with SSO", ["sso"]),
-    ("Laptop with only a key", ["static"]),
+    ("EKS IRSA", [SourceKind.WEB_IDENTITY]),
+    ("EC2 with a stray key", [SourceKind.EC2_INSTANCE_PROFILE, SourceKind.STATIC]),
+    ("Laptop with SSO", [SourceKind.SSO]),
+    ("Laptop with only a key", [SourceKind.STATIC]),
 ]
 
 
@@ -24,8 +26,8 @@ def main() -> None:
                 for runtime in runtimes:
                     sim.use(runtime)
                 detection = credpick.detect()
-                session = credpick.session()
-                print(f"== {title}: {session.get_credentials().method}")
+                credentials = credpick.session().get_credentials()
+                print(f"== {title}: {credentials.method if credentials else None}")
                 print(detection.explain())
                 print()
 

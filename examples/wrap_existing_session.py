@@ -36,7 +36,8 @@ def main() -> int:
         print(f"no compliant session here: {exc.reason}", file=sys.stderr)
         return 1
     credentials = session.get_credentials()
-    print(f"using {credentials.method} credentials in {session.region_name}")
+    method = credentials.method if credentials is not None else "no"
+    print(f"using {method} credentials in {session.region_name}")
     # Every client created from here on checks what signs each request.
     s3 = session.client("s3")
     s3.generate_presigned_url("get_object", Params={"Bucket": "reports", "Key": "q3.csv"})

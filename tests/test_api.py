@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +76,28 @@ def test_source_kinds_are_the_documented_strings() -> None:
         "env-session", "static",
     ]  # fmt: skip
     assert credpick.SourceKind("ecs") == "ecs"
+
+
+def test_the_kind_literal_names_every_source_kind() -> None:
+    from typing import get_args
+
+    from credpick._model import SourceKindName
+
+    # Simulation.use() takes these strings; a kind added to the enum alone would
+    # be refused by a type checker though the code accepts it.
+    assert get_args(SourceKindName) == tuple(k.value for k in credpick.SourceKind)
+
+
+def test_lazy_getattr_is_hidden_from_type_checkers_but_works() -> None:
+    import credpick.migrate
+    import credpick.testing
+
+    for module in (credpick, credpick.testing, credpick.migrate):
+        source = Path(module.__file__ or "").read_text(encoding="utf-8")
+        # Under `if not TYPE_CHECKING:`, so mypy sees no __getattr__ -> Any.
+        assert "if not TYPE_CHECKING:\n\n    def __getattr__(" in source, module.__name__
+        with pytest.raises(AttributeError, match="has no attribute 'sesion'"):
+            module.sesion  # noqa: B018
 
 
 def test_errors_keep_their_fields_through_pickle() -> None:

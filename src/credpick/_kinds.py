@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Literal
 
 
 class SourceKind(str, enum.Enum):
@@ -35,6 +36,25 @@ class SourceKind(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+
+# SourceKind's values, for signatures that take a kind as a string: a type
+# checker then catches a typo ("ec3") that SourceKind(str) only raises at run
+# time. tests/test_api.py keeps the two in step.
+SourceKindName = Literal[
+    "lambda",
+    "ecs",
+    "eks-pod-identity",
+    "web-identity",
+    "github-oidc",
+    "ec2-instance-profile",
+    "sso",
+    "login",
+    "assume-role",
+    "credential-process",
+    "container",
+    "env-session",
+    "static",
+]
 
 # The one place that says how safe each kind is: lower is better. Ranks 1-5
 # are role-based, and their presence makes long-lived keys refusable.

@@ -16,6 +16,7 @@ import attrs
 from ._kinds import RANK as RANK
 from ._kinds import ROLE_RANK_MAX as ROLE_RANK_MAX
 from ._kinds import SourceKind as SourceKind
+from ._kinds import SourceKindName as SourceKindName
 from ._mask import ensure_masked, scrub
 
 

@@ -191,7 +191,7 @@ def _fields(keys: KeyClass, role: Candidate | None, region: str | None) -> dict[
 
 
 def wrap(
-    session: Any,
+    session: boto3.Session | botocore.session.Session,
     *,
     policy: Policy | None = None,
     replace: bool = False,

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from .._model import SourceKind
+from .._model import SourceKind, SourceKindName
 from .._near import close_match
 from ..sources import imds as _imds
 from ._runtimes import RUNTIMES, RuntimeHandle, options_of
@@ -250,7 +250,7 @@ class Simulation:
 
     # -- runtimes ----------------------------------------------------------
 
-    def use(self, kind: str | SourceKind, **options: Any) -> RuntimeHandle:
+    def use(self, kind: SourceKind | SourceKindName, **options: Any) -> RuntimeHandle:
         """Put the process in the runtime ``kind``; calls layer.
 
         Args:
@@ -292,7 +292,7 @@ class Simulation:
         return handle
 
 
-def _kind(kind: str | SourceKind) -> SourceKind:
+def _kind(kind: object) -> SourceKind:  # any object: callers need not type-check
     try:
         return SourceKind(kind)
     except ValueError:
