@@ -62,9 +62,10 @@ def test_the_flag_fails_the_key_and_passes_the_role(suite: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(
         [
             "credpick: --credpick-forbid-static",
-            "E   credpick.exceptions.StaticKeysRefused: static: the s3 client signed "
+            "credpick.exceptions.StaticKeysRefused: static: the s3 client signed "
             "CreateBucket with a long-lived access key (AKIA...EY01) from keys passed in code",
-            "FAILED test_reports.py::test_with_a_key - credpick.exceptions.StaticKeys*",
+            "  fix: use a role: *",
+            "FAILED test_reports.py::test_with_a_key - Failed: credpick.exceptions.StaticK*",
         ]
     )
     assert "FAKE-SECRET-example" not in result.stdout.str()
