@@ -18,8 +18,16 @@ def test_all_is_the_public_surface() -> None:
         "AssumeRole", "Candidate", "ConfigurationError", "Context", "CredpickError",
         "Detection", "NoCredentialsFound", "Policy", "PolicyViolation", "SourceFailed",
         "SourceKind", "StaticKeysRefused", "Status", "Timeouts", "__version__", "detect", "guard",
-        "session", "wrap",
+        "session", "wrap", "Provenance", "Root", "Link", "RootKind", "LinkKind",
     }  # fmt: skip
+
+
+def test_the_provenance_types_are_the_ones_candidates_carry() -> None:
+    from credpick._model import Link, LinkKind, Provenance, Root, RootKind
+
+    assert (credpick.Provenance, credpick.Root, credpick.Link) == (Provenance, Root, Link)
+    assert (credpick.RootKind, credpick.LinkKind) == (RootKind, LinkKind)
+    assert credpick.SourceKind is credpick._model.SourceKind
 
 
 MIGRATE = [

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from ._context import Context, Timeouts
     from ._detect import detect
     from ._detection import Detection, Policy
-    from ._model import Candidate, SourceKind, Status
+    from ._kinds import SourceKind
+    from ._model import Candidate, Link, LinkKind, Provenance, Root, RootKind, Status
     from ._request_guard import guard
     from ._role import AssumeRole
     from ._session import session
@@ -74,7 +75,12 @@ _LAZY = {
     "Policy": "._detection",
     "ScanFinding": ".migrate",
     "ScanReport": ".migrate",
-    "SourceKind": "._model",
+    "Link": "._model",
+    "LinkKind": "._model",
+    "Provenance": "._model",
+    "Root": "._model",
+    "RootKind": "._model",
+    "SourceKind": "._kinds",
     "Status": "._model",
     "Timeouts": "._context",
     "audit": ".migrate",
@@ -96,9 +102,14 @@ __all__ = [
     "Context",
     "CredpickError",
     "Detection",
+    "Link",
+    "LinkKind",
     "NoCredentialsFound",
     "Policy",
     "PolicyViolation",
+    "Provenance",
+    "Root",
+    "RootKind",
     "SourceFailed",
     "SourceKind",
     "StaticKeysRefused",
