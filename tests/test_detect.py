@@ -195,3 +195,24 @@ def test_role_arn_without_a_token_is_an_error_not_ignored(make_context: Any) -> 
     d = credpick.detect(context=make_context(STATIC_ENV), role_arn=ROLE_ARN)
     assert isinstance(d.error, credpick.ConfigurationError)
     assert "role_arn=" in str(d.error) and "web identity" in str(d.error)
+
+
+def test_the_readme_snippet_warns_once(
+    credpick_runtime: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # session() detects, then detect().explain() detects again: one warning, as
+    # Python's warnings say a thing once; the repeat goes to DEBUG.
+    credpick_runtime.use("ec2-instance-profile")
+    for name, value in STATIC_ENV.items():
+        monkeypatch.setenv(name, value)
+    with caplog.at_level(logging.DEBUG, logger="credpick"):
+        credpick.session()
+        credpick.detect().explain()
+    ignored = [r for r in caplog.records if "ignored" in r.getMessage()]
+    assert [r.levelno for r in ignored] == [logging.WARNING, logging.DEBUG]
+    # Another configuration is another warning.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAANOTHERKEY000001")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="credpick"):
+        credpick.detect()
+    assert [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()] != []

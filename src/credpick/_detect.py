@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
@@ -82,17 +84,38 @@ def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
     return _assume_role.absorb(found), looked
 
 
-def _log(detection: Detection) -> None:
+# Each warning once per process and configuration, as Python's own warnings:
+# session() detects, and a detect() after it (the README's two lines) would say
+# the same thing again. A repeat goes to DEBUG; another key, reason or home
+# directory (a test's isolated one) warns again.
+_WARNED: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+_WARNED_MAX = 256
+_WARNED_LOCK = threading.Lock()
+
+
+def _warn_once(ctx: Context, message: str, *args: object) -> None:
+    key = (str(ctx.home), message % args)
+    with _WARNED_LOCK:
+        repeated = key in _WARNED
+        _WARNED[key] = None
+        _WARNED.move_to_end(key)
+        while len(_WARNED) > _WARNED_MAX:
+            _WARNED.popitem(last=False)
+    logger.log(logging.DEBUG if repeated else logging.WARNING, message, *args)
+
+
+def _log(detection: Detection, ctx: Context) -> None:
     for c in detection.candidates:
         if c.status is Status.IGNORED:
-            logger.warning(
+            _warn_once(
+                ctx,
                 "%s ignored: %s; remove it",
                 long_lived_key(c),  # the root's key, for a chain that stands on one
                 c.reason,
             )
     chosen = detection.chosen
     if detection.error is None and chosen is not None and chosen.rooted_in_long_lived:
-        logger.warning("using %s: no role-based source is available", long_lived_key(chosen))
+        _warn_once(ctx, "using %s: no role-based source is available", long_lived_key(chosen))
 
 
 def _shown(value: object) -> str:
@@ -251,5 +274,5 @@ def detect(
             chosen=refused,
             error=refusal,
         )
-    _log(detection)
+    _log(detection, context)
     return detection
