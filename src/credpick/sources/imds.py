@@ -27,7 +27,7 @@ import attrs
 from botocore.credentials import RefreshableCredentials
 
 from .. import _envvars as ev
-from .. import _safe_io
+from .. import _safe_io, _validate
 from .._context import Context
 from .._mask import display_url
 from .._model import Candidate, SourceKind, Status
@@ -107,9 +107,15 @@ def clear_cache() -> None:
 
 
 def endpoint(ctx: Context) -> str:
-    """The metadata endpoint botocore would use."""
+    """The metadata endpoint botocore would use.
+
+    Raises:
+        ConfigurationError: ``AWS_EC2_METADATA_SERVICE_ENDPOINT`` is not a
+            valid URL (``:99999``, ``http://[::1/``); the message names it.
+    """
     custom = ctx.get(ev.IMDS_ENDPOINT)
     if custom:
+        _validate.endpoint(ev.IMDS_ENDPOINT, custom)
         return custom if custom.endswith("/") else custom + "/"
     if (ctx.get(ev.IMDS_ENDPOINT_MODE) or "").lower() == "ipv6":
         return IPV6_ENDPOINT
@@ -193,7 +199,7 @@ def _probe(ctx: Context, url: str) -> Probe:
 def _fresh(ctx: Context, cached: Probe | None, strict: bool) -> Probe | None:
     if cached is None:
         return None
-    if cached.retry_after is not None and ctx.clock() >= cached.retry_after:
+    if cached.retry_after is not None and ctx.now() >= cached.retry_after:
         return None
     if strict and cached.state == "unreachable":
         return None  # a failure where the service must exist is asked again each time
@@ -206,7 +212,7 @@ def _keep(ctx: Context, verdict: Probe) -> Probe | None:
         return None  # a passing 5xx must not break the process for good
     if verdict.state == "v2":
         return verdict
-    return attrs.evolve(verdict, retry_after=ctx.clock() + RETRY_AFTER)
+    return attrs.evolve(verdict, retry_after=ctx.now() + RETRY_AFTER)
 
 
 def probe(ctx: Context) -> Probe:
@@ -299,7 +305,7 @@ def _fetcher(ctx: Context, url: str, allow_imdsv1: bool) -> fetch.InstanceFetche
         connect_timeout=max(t.imds_connect, t.imds_read),
         deadline=t.imds_read,
         allow_imdsv1=allow_imdsv1,
-        clock=ctx.clock,
+        clock=ctx.now,
     )
 
 
