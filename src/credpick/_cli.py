@@ -243,8 +243,12 @@ def _caller_identity(built: Any) -> tuple[Any, str | None]:
     import botocore.exceptions
 
     from . import _redact
+    from ._context import Context
     from ._mask import display_url
 
+    # botocore reads it when it builds the client: a malformed one is a
+    # ConfigurationError naming it, not botocore's ValueError.
+    Context.from_process().endpoint_url("sts")
     credentials = built.get_credentials()
     with _redact.boundary(_redact.credentials_secrets(credentials)):
         try:

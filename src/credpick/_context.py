@@ -18,7 +18,7 @@ import attrs
 
 from . import _envvars as ev
 from . import _validate
-from ._detection import STATIC_KEYS, Policy
+from ._detection import check_policy
 from .exceptions import ConfigurationError
 
 
@@ -274,15 +274,8 @@ def _check_arguments(
     names: Mapping[str, object],
     secrets: Mapping[str, object],
 ) -> None:
-    match = None
-    if isinstance(policy, str) and (meant := _validate.close_match(policy, STATIC_KEYS)):
-        match = f"policy=credpick.Policy(static_keys={meant!r})"
-    elif isinstance(policy, Mapping):
-        match = "policy=credpick.Policy(...)"
+    check_policy(where, policy)
     optional = "or None"
-    _validate.instance(
-        where, "policy", policy, Policy, f"a credpick.Policy {optional}", optional=True, match=match
-    )
     seconds = "timeouts=credpick.Timeouts(...)" if isinstance(timeouts, int | float) else None
     _validate.instance(
         where,

@@ -70,6 +70,23 @@ class Policy:
     )
 
 
+def check_policy(where: str, value: object) -> None:
+    """``policy=`` of a public function: a :class:`Policy` or ``None``.
+
+    Raises:
+        ConfigurationError: Anything else, with what was probably meant
+            (``policy="forbid"``: ``Policy(static_keys='forbid')``).
+    """
+    match = None
+    if isinstance(value, str) and (meant := _validate.close_match(value, STATIC_KEYS)):
+        match = f"policy=credpick.Policy(static_keys={meant!r})"
+    elif isinstance(value, dict):
+        match = "policy=credpick.Policy(...)"
+    _validate.instance(
+        where, "policy", value, Policy, "a credpick.Policy or None", optional=True, match=match
+    )
+
+
 @attrs.frozen
 class Detection:
     """What credpick found, what it picked, and why. No session is built.

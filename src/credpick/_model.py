@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from . import _validate
 from ._mask import ensure_masked, scrub
 
 
@@ -38,6 +39,11 @@ class SourceKind(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> SourceKind:
+        # SourceKind("ec2"): did you mean 'ec2-instance-profile'? (also a ValueError)
+        _validate.unknown("SourceKind", "", value, [k.value for k in cls])
 
 
 # The one place that says how safe each kind is: lower is better. Ranks 1-5
@@ -83,6 +89,10 @@ class Status(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> Status:
+        _validate.unknown("Status", "", value, [s.value for s in cls])
 
 
 class RootKind(str, enum.Enum):

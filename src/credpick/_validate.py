@@ -79,13 +79,19 @@ def fail(
     fix: str | None = None,
     detail: str | None = None,
 ) -> NoReturn:
-    """Raise the one-line error for argument ``name`` of ``where``."""
-    head = f"{where}({name}={given(value, secret=secret)}) is not {allowed}"
+    """Raise the one-line error for argument ``name`` of ``where`` (``""``: positional)."""
+    shown = given(value, secret=secret)
+    head = (
+        f"{where}({name}={shown}) is not {allowed}"
+        if name
+        else f"{where}({shown}) is not {allowed}"
+    )
     if detail is not None:
         head += f" ({detail})"
     if match is not None:
         head += f": did you mean {match}?"
-    raise ConfigurationError(head, fix=fix or f"pass {name}= as {allowed}")
+    default = f"pass {name}= as {allowed}" if name else f"pass {allowed}"
+    raise ConfigurationError(head, fix=fix or default)
 
 
 def choice(where: str, name: str, value: object, allowed: Iterable[str]) -> str:
@@ -93,9 +99,15 @@ def choice(where: str, name: str, value: object, allowed: Iterable[str]) -> str:
     options = tuple(allowed)
     if isinstance(value, str) and value in options:
         return value
+    unknown(where, name, value, options)
+
+
+def unknown(where: str, name: str, value: object, allowed: Iterable[str]) -> NoReturn:
+    """Raise for a value that is none of ``allowed``, naming the closest one."""
+    options = tuple(allowed)
     match = close_match(value, options)
     listed = ", ".join(repr(o) for o in options)
-    fix = f"pass {name}={match!r}" if match else None
+    fix = f"pass {name + '=' if name else ''}{match!r}" if match else None
     fail(where, name, value, f"one of {listed}", match=repr(match) if match else None, fix=fix)
 
 

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from .._model import SourceKind
+from ..exceptions import ConfigurationError
 from ..sources import imds as _imds
 from ._runtimes import RUNTIMES, RuntimeHandle, options_of
 from ._server import LoopbackServer
@@ -108,7 +109,7 @@ class Simulation:
         region: str | None = "us-east-1",
     ) -> None:
         if monkeypatch is not None and environ is not None:
-            raise ValueError("pass environ= or monkeypatch=, not both")
+            raise ConfigurationError("pass environ= or monkeypatch=, not both")
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="credpick-"))
         self.home = self.workdir / "home"
@@ -262,8 +263,8 @@ class Simulation:
             A handle with the emulator, the role ARN and the request log.
 
         Raises:
-            ValueError: An unknown kind or option, a bad option value, or a
-                runtime that conflicts with one already in use (``lambda``
+            ConfigurationError: An unknown kind (with the closest one) or
+                option, a bad option value, or a runtime that conflicts with one already in use (``lambda``
                 with ``ecs``...).
             RuntimeError: The Simulation is not entered.
         """
@@ -273,7 +274,7 @@ class Simulation:
         for group in _EXCLUSIVE:
             clash = [h.kind.value for h in self.handles if h.kind.value in group]
             if source.value in group and clash:
-                raise ValueError(
+                raise ConfigurationError(
                     f"runtime {source.value!r} conflicts with {clash[0]!r} already in use: "
                     "both set the same variables, so no process can be in both"
                 )
@@ -281,7 +282,7 @@ class Simulation:
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             what = ", ".join(accepted) if accepted else "none"
-            raise ValueError(
+            raise ConfigurationError(
                 f"runtime {source.value!r} has no option {unknown[0]!r}; its options: {what}"
             )
         handle = RUNTIMES[source](self, **options)
@@ -298,6 +299,6 @@ def _kind(kind: str | SourceKind) -> SourceKind:
         prefixed = [k for k in known if len(str(kind)) > 1 and k.startswith(str(kind).lower())]
         near = prefixed or difflib.get_close_matches(str(kind), known, n=1)
         hint = f"did you mean {near[0]!r}? " if near else ""
-        raise ValueError(
+        raise ConfigurationError(
             f"unknown runtime {kind!r}; {hint}use one of: {', '.join(known)}"
         ) from None
