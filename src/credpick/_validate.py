@@ -246,7 +246,8 @@ def endpoint(variable: str, value: str) -> str:
         raise ConfigurationError(
             f"{variable}={_endpoint_shown(value)} is not a valid endpoint URL: it {refused.reason}",
             evidence=(f"{variable} is set",),
-            fix=f"set {variable} to an http(s) URL such as https://host:port/, or unset it",
+            fix=f"set {variable} to an http or https URL with a host and a port from "
+            "1 to 65535, or unset it",
         ) from None
     return value
 

@@ -49,6 +49,10 @@ class IdKind(str, enum.Enum):
     #: One of AWS's documentation examples (the id ends in ``EXAMPLE``).
     EXAMPLE = "example"
 
+    @classmethod
+    def _missing_(cls, value: object) -> IdKind:
+        _validate.unknown("IdKind", "", value, [k.value for k in cls])
+
     def __str__(self) -> str:
         return self.value
 
@@ -311,8 +315,12 @@ def render_scan(report: ScanReport) -> str:
     Returns:
         The text, without a trailing newline.
 
+    Raises:
+        ConfigurationError: ``report`` is not a :class:`ScanReport`.
+
     .. versionadded:: 0.1.0
     """
+    _validate.instance("render_scan", "report", report, ScanReport, "a credpick.migrate.ScanReport")
     found = len(report.long_lived)
     lines = [
         f"credpick scan: {_count(report.files_scanned, 'file')} scanned; "

@@ -300,5 +300,6 @@ def _kind(kind: str | SourceKind) -> SourceKind:
         near = prefixed or difflib.get_close_matches(str(kind), known, n=1)
         hint = f"did you mean {near[0]!r}? " if near else ""
         raise ConfigurationError(
-            f"unknown runtime {kind!r}; {hint}use one of: {', '.join(known)}"
+            f"unknown runtime {kind!r}; {hint}use one of: {', '.join(known)}",
+            fix=f"use {near[0]!r}" if near else "use a credpick.SourceKind",
         ) from None
