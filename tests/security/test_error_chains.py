@@ -188,18 +188,20 @@ def test_whoami_shows_the_sts_url_without_user_info(
     assert leaks([output], ALL_MARKERS) == [] and "user:" not in output
 
 
-def test_the_probed_metadata_endpoint_is_shown_without_user_info(
+def test_a_metadata_endpoint_with_user_info_is_refused_without_showing_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # User info is where URL parsers disagree: the endpoint is refused, not probed.
     monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
     monkeypatch.setenv(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         f"http://u:{TEMP_SECRET}@127.0.0.1:9/?t={SESSION_TOKEN}",
     )
     detection = credpick.detect(timeouts=credpick.Timeouts(imds_connect=0.25, imds_read=0.25))
-    probed = [line for line in detection.looked if "probed" in line]
-    assert probed and all("u:" not in line for line in probed)
-    texts = [detection.explain(), repr(detection.to_dict()), *detection.looked]
+    assert isinstance(detection.error, credpick.ConfigurationError)
+    assert "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9/" in str(detection.error)
+    assert not any("probed" in line for line in detection.looked)
+    texts = [str(detection.error), detection.explain(), repr(detection.to_dict())]
     assert leaks(texts, ALL_MARKERS) == []
 
 
