@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -308,26 +309,33 @@ def test_whoami_names_a_malformed_sts_endpoint_variable(
     code, out, err = run(capsys, "whoami")
     assert code == 4 and out == ""
     line = one_line(err)
-    assert line.startswith(f"credpick whoami: {var} is not a valid endpoint URL")
-    assert f"fix: set {var} to a URL" in line
+    assert line.startswith(f"credpick whoami: {var}=") and "is not a valid endpoint URL" in line
+    assert f"fix: set {var} to an http or https URL" in line
     assert_no_secret(err)
 
 
 def test_a_malformed_endpoint_is_ignored_when_botocore_ignores_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from credpick._cli import endpoint_error
+    from credpick import ConfigurationError, Context
 
-    assert endpoint_error({"AWS_ENDPOINT_URL_STS": "http://[::1/"}, "sts") is not None
-    assert endpoint_error({"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:8080/"}, "sts") is None
-    assert endpoint_error({"AWS_ENDPOINT_URL": "http://[::1]:8080"}, "sts") is None
+    def error(env: dict[str, str], service: str) -> ConfigurationError | None:
+        try:
+            Context(env=env, home=Path("/nonexistent")).endpoint_url(service)
+        except ConfigurationError as exc:
+            return exc
+        return None
+
+    assert error({"AWS_ENDPOINT_URL_STS": "http://[::1/"}, "sts") is not None
+    assert error({"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:8080/"}, "sts") is None
+    assert error({"AWS_ENDPOINT_URL": "http://[::1]:8080"}, "sts") is None
     ignored = {"AWS_ENDPOINT_URL_STS": ":99999", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
-    assert endpoint_error(ignored, "sts") is None
+    assert error(ignored, "sts") is None
     # The service's own variable wins, as in botocore: a bad general one is not used.
     both = {"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1/", "AWS_ENDPOINT_URL": ":99999"}
-    assert endpoint_error(both, "sts") is None
-    error = endpoint_error({"AWS_ENDPOINT_URL": ":99999"}, "iam")
-    assert error is not None and error.reason.startswith("AWS_ENDPOINT_URL is not")
+    assert error(both, "sts") is None
+    found = error({"AWS_ENDPOINT_URL": ":99999"}, "iam")
+    assert found is not None and found.reason.startswith("AWS_ENDPOINT_URL=")
 
 
 @pytest.mark.parametrize("url", BAD_URLS[:3])

@@ -163,7 +163,7 @@ def test_explain_has_one_line_per_candidate(make_context: Any, irsa: dict[str, s
 
 
 def test_policy_rejects_unknown_mode() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(credpick.ConfigurationError, match=r"Policy\(static_keys='sometimes'\)"):
         Policy(static_keys="sometimes")  # type: ignore[arg-type]
 
 

@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
@@ -234,45 +234,21 @@ def _check(args: argparse.Namespace) -> int:
     return OK
 
 
-def endpoint_error(env: Mapping[str, str], service: str) -> ConfigurationError | None:
-    """A ``ConfigurationError`` naming the variable when the endpoint override botocore
-    would use for ``service`` is one its client refuses with a bare ``ValueError``."""
-    from urllib.parse import urlsplit
+def check_endpoint(service: str) -> None:
+    """Raise the ``ConfigurationError`` naming the variable when the endpoint
+    override botocore would use for ``service`` is malformed (botocore's own
+    error would be a bare ``ValueError`` with a traceback)."""
+    from ._context import Context
 
-    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
-
-    from . import _envvars as ev
-    from ._report import shown
-
-    if (env.get(ev.IGNORE_CONFIGURED_ENDPOINT_URLS) or "").strip().lower() == "true":
-        return None
-    specific = f"{ev.ENDPOINT_URL}_{service.upper()}"
-    var = specific if env.get(specific) else ev.ENDPOINT_URL
-    url = env.get(var)
-    if not url:
-        return None
-    why = "it has no valid host name"
-    try:  # the checks botocore makes when it builds the client, in its order
-        _ = urlsplit(url).port  # raises for a port that is not a number, or out of range
-        if is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url):
-            return None
-    except ValueError as exc:  # urllib's words name the port or the brackets, not the URL
-        why = shown(str(exc)).rstrip(".")
-    return ConfigurationError(
-        f"{var} is not a valid endpoint URL ({why})",
-        fix=f"set {var} to a URL such as https://{service}.amazonaws.com, or unset it",
-    )
+    Context.from_process().endpoint_url(service)
 
 
 def _whoami(args: argparse.Namespace) -> int:
-    import os
 
     from ._detect import detect
     from ._session import session
 
-    bad_endpoint = endpoint_error(os.environ, "sts")
-    if bad_endpoint is not None:
-        raise bad_endpoint
+    check_endpoint("sts")
     detection = detect(profile_name=args.profile)
     detection.raise_for_error()
     kind = detection.chosen.kind.value if detection.chosen else "?"
@@ -385,13 +361,10 @@ def _run(args: argparse.Namespace) -> int:
     if command == "whoami":
         return _whoami(args)
     if command in ("audit", "scan"):
-        import os
-
         from .migrate._cli import run
 
-        bad_endpoint = endpoint_error(os.environ, "iam") if command == "audit" else None
-        if bad_endpoint is not None:
-            raise bad_endpoint
+        if command == "audit":
+            check_endpoint("iam")
         return run(args)
     return _explain(args)
 

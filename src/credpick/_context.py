@@ -8,7 +8,6 @@ in memory, and it is why the snapshot is taken once, at the call.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,40 +17,49 @@ from typing import Any
 import attrs
 
 from . import _envvars as ev
+from . import _validate
+from ._detection import check_policy
+from .exceptions import ConfigurationError
 
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _freeze_env(env: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType(dict(env))
+def _freeze_env(env: object) -> Mapping[str, str]:
+    return MappingProxyType(dict(_validate.str_mapping("Context", "env", env)))
+
+
+def _home(value: Any) -> Path:
+    _validate.path("Context", "home", value)
+    return Path(value)
+
+
+def _root(value: Any) -> Path:
+    _validate.path("Context", "root", value)
+    return Path(value)
+
+
+def _clock(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # Its result is checked where it is read: Context.now().
+    _validate.function("Context", attribute.name, value, optional=False)
+
+
+def _timeouts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _validate.instance("Context", attribute.name, value, Timeouts, "a credpick.Timeouts")
+
+
+def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _validate.text("Context", attribute.name, value)
 
 
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     # bool is an int, and "1" or NaN would fail far from here, inside a socket call.
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        from .exceptions import ConfigurationError
-
-        raise ConfigurationError(
-            f"Timeouts({attribute.name}={value!r}) is not a positive, finite number of seconds",
-            fix=f"pass {attribute.name}= as a number of seconds greater than 0",
-        )
+    _validate.seconds("Timeouts", attribute.name, value)
 
 
 def _attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
-        from .exceptions import ConfigurationError
-
-        raise ConfigurationError(
-            f"Timeouts({attribute.name}={value!r}) is not a whole number from 1 to 10",
-            fix=f"pass {attribute.name}= as a whole number of attempts from 1 to 10",
-        )
+    _validate.whole("Timeouts", attribute.name, value, low=1, high=10)
 
 
 @attrs.frozen
@@ -107,16 +115,23 @@ class Context:
         profile_name: A profile the caller asked for in code.
         role_arn: A role the caller asked for in code.
 
+    Raises:
+        ConfigurationError: ``env`` is not a mapping of str to str, ``home`` or
+            ``root`` not a path, ``clock`` not callable (and, when it is read,
+            a clock that returns anything but an aware datetime), ``timeouts``
+            not a :class:`Timeouts`, or a name not a str.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 Arguments are checked, with ``ConfigurationError``.
     """
 
     env: Mapping[str, str] = attrs.field(converter=_freeze_env, repr=False)
-    home: Path = attrs.field(converter=Path)
-    root: Path = attrs.field(default=Path("/"), converter=Path)
-    clock: Callable[[], dt.datetime] = attrs.field(default=_utcnow, repr=False)
-    timeouts: Timeouts = Timeouts()
-    profile_name: str | None = None
-    role_arn: str | None = None
+    home: Path = attrs.field(converter=_home)
+    root: Path = attrs.field(default=Path("/"), converter=_root)
+    clock: Callable[[], dt.datetime] = attrs.field(default=_utcnow, repr=False, validator=_clock)
+    timeouts: Timeouts = attrs.field(default=Timeouts(), validator=_timeouts)
+    profile_name: str | None = attrs.field(default=None, validator=_text)
+    role_arn: str | None = attrs.field(default=None, validator=_text)
 
     @classmethod
     def from_process(
@@ -135,6 +150,17 @@ class Context:
             timeouts=timeouts or Timeouts(),
             profile_name=profile_name,
             role_arn=role_arn,
+        )
+
+    def now(self) -> dt.datetime:
+        """The clock's time, checked: a clock that returns anything but an aware
+        datetime is a ConfigurationError here, not a TypeError in a comparison."""
+        return _validate.result(
+            "Context(clock=...)",
+            "clock=",
+            self.clock(),
+            lambda t: isinstance(t, dt.datetime) and t.tzinfo is not None,
+            "a timezone-aware datetime",
         )
 
     def get(self, name: str) -> str | None:
@@ -195,8 +221,75 @@ class Context:
 
         ``AWS_ENDPOINT_URL_<SERVICE>`` beats ``AWS_ENDPOINT_URL``;
         ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` turns both off.
+
+        Raises:
+            ConfigurationError: The variable in force is not a valid URL; the
+                message names it.
         """
         if self.flag(ev.IGNORE_CONFIGURED_ENDPOINT_URLS):
             return None
         specific = f"{ev.ENDPOINT_URL}_{service.upper().replace('-', '_')}"
-        return self.get(specific) or self.get(ev.ENDPOINT_URL)
+        for name in (specific, ev.ENDPOINT_URL):
+            value = self.get(name)
+            if value:
+                return _validate.endpoint(name, value)
+        return None
+
+
+def argument_error(
+    where: str,
+    *,
+    policy: object,
+    timeouts: object,
+    context: object,
+    names: Mapping[str, object],
+    secrets: Mapping[str, object] = MappingProxyType({}),
+) -> ConfigurationError | None:
+    """What is wrong with the arguments :func:`credpick.session` and
+    :func:`credpick.detect` share, or ``None``.
+
+    Returned, not raised, and without a traceback: the caller drops the keys
+    from its frame first, so no traceback can keep them.
+
+    Args:
+        where: The function, as the message names it.
+        policy: ``policy=``: a :class:`~credpick.Policy` or ``None``.
+        timeouts: ``timeouts=``: a :class:`Timeouts` or ``None``.
+        context: ``context=``: a :class:`Context` or ``None``.
+        names: Arguments that are a ``str`` or ``None`` (``region_name=``...).
+        secrets: The same, whose values are never shown (the keys).
+    """
+    try:
+        _check_arguments(where, policy, timeouts, context, names, secrets)
+    except ConfigurationError as exc:
+        return exc.with_traceback(None)
+    return None
+
+
+def _check_arguments(
+    where: str,
+    policy: object,
+    timeouts: object,
+    context: object,
+    names: Mapping[str, object],
+    secrets: Mapping[str, object],
+) -> None:
+    check_policy(where, policy)
+    optional = "or None"
+    seconds = "timeouts=credpick.Timeouts(...)" if isinstance(timeouts, int | float) else None
+    _validate.instance(
+        where,
+        "timeouts",
+        timeouts,
+        Timeouts,
+        f"a credpick.Timeouts {optional}",
+        optional=True,
+        match=seconds,
+    )
+    _validate.instance(
+        where, "context", context, Context, f"a credpick.Context {optional}", optional=True
+    )
+    for name, value in names.items():
+        _validate.text(where, name, value)
+    for name, value in secrets.items():
+        _validate.instance(where, name, value, str, "a str or None", optional=True, secret=True)

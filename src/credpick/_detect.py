@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, cast
 import attrs
 
 from . import _files, _region
-from ._context import Context, Timeouts
+from ._context import Context, Timeouts, argument_error
 from ._detection import Detection
 from ._mask import scrub
 from ._model import Candidate, SourceKind, Status
@@ -203,8 +203,29 @@ def detect(
     Returns:
         The detection. Problems are in :attr:`Detection.error`, not raised.
 
+    Raises:
+        ConfigurationError: An argument of the wrong type (``policy="forbid"``,
+            ``timeouts=5``, ``region_name=5``): a mistake in the calling code,
+            not in what the detection found.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 Arguments are checked, with ``ConfigurationError``.
     """
+    wrong = argument_error(
+        "detect",
+        policy=policy,
+        timeouts=timeouts,
+        context=context,
+        names={"profile_name": profile_name, "role_arn": role_arn, "region_name": region_name},
+        secrets={
+            "aws_access_key_id": aws_access_key_id,
+            "aws_secret_access_key": aws_secret_access_key,
+            "aws_session_token": aws_session_token,
+        },
+    )
+    if wrong is not None:
+        del aws_access_key_id, aws_secret_access_key, aws_session_token  # out of the traceback
+        raise wrong
     policy = policy or Policy()
     if context is None:
         context = Context.from_process(

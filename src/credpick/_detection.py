@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from . import _validate
 from ._mask import shown, shown_all
 from ._model import Candidate, Status, _scrub_opt
 
@@ -22,6 +23,20 @@ if TYPE_CHECKING:
     from .exceptions import CredpickError
 
 StaticKeys = Literal["refuse-when-role", "forbid", "allow"]
+STATIC_KEYS: tuple[StaticKeys, ...] = ("refuse-when-role", "forbid", "allow")
+
+
+def _static_keys(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _validate.choice("Policy", attribute.name, value, STATIC_KEYS)
+
+
+def _allow_imdsv1(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _validate.boolean("Policy", attribute.name, value)
+
+
+def _hook(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # Checked here, not when the first detection calls it far from this line.
+    _validate.function("Policy", attribute.name, value)
 
 
 @attrs.frozen
@@ -39,15 +54,37 @@ class Policy:
             but ``None``), to refuse it. Any other exception it raises is
             reported as a :class:`~credpick.PolicyViolation` from the hook.
 
+    Raises:
+        ConfigurationError: ``static_keys`` is not one of the three values (the
+            message suggests the closest), ``allow_imdsv1`` is not a bool, or
+            ``hook`` is not callable.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 Arguments are checked, with ``ConfigurationError``.
     """
 
-    static_keys: StaticKeys = attrs.field(
-        default="refuse-when-role",
-        validator=attrs.validators.in_(("refuse-when-role", "forbid", "allow")),
+    static_keys: StaticKeys = attrs.field(default="refuse-when-role", validator=_static_keys)
+    allow_imdsv1: bool = attrs.field(default=False, validator=_allow_imdsv1)
+    hook: Callable[[Detection], object] | None = attrs.field(
+        default=None, repr=False, validator=_hook
     )
-    allow_imdsv1: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-    hook: Callable[[Detection], object] | None = attrs.field(default=None, repr=False)
+
+
+def check_policy(where: str, value: object) -> None:
+    """``policy=`` of a public function: a :class:`Policy` or ``None``.
+
+    Raises:
+        ConfigurationError: Anything else, with what was probably meant
+            (``policy="forbid"``: ``Policy(static_keys='forbid')``).
+    """
+    match = None
+    if isinstance(value, str) and (meant := _validate.close_match(value, STATIC_KEYS)):
+        match = f"policy=credpick.Policy(static_keys={meant!r})"
+    elif isinstance(value, dict):
+        match = "policy=credpick.Policy(...)"
+    _validate.instance(
+        where, "policy", value, Policy, "a credpick.Policy or None", optional=True, match=match
+    )
 
 
 @attrs.frozen

@@ -36,6 +36,14 @@ class SourceKind(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    @classmethod
+    def _missing_(cls, value: object) -> SourceKind:
+        # SourceKind("ec2"): did you mean 'ec2-instance-profile'? (also a ValueError).
+        # Imported here: this module stays free of imports for a cheap --help.
+        from . import _validate
+
+        _validate.unknown("SourceKind", "", value, [k.value for k in cls])
+
 
 # SourceKind's values, for signatures that take a kind as a string: a type
 # checker then catches a typo ("ec3") that SourceKind(str) only raises at run

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from . import _validate
 from ._kinds import RANK as RANK
 from ._kinds import ROLE_RANK_MAX as ROLE_RANK_MAX
 from ._kinds import SourceKind as SourceKind
@@ -41,6 +42,10 @@ class Status(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> Status:
+        _validate.unknown("Status", "", value, [s.value for s in cls])
 
 
 class RootKind(str, enum.Enum):

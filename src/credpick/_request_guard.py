@@ -19,6 +19,7 @@ import botocore
 import botocore.auth
 from botocore.credentials import Credentials, RefreshableCredentials
 
+from ._detection import check_policy
 from ._keys import classify
 from ._policy import Policy
 from ._report import audit
@@ -219,10 +220,12 @@ def guard(session: S, *, policy: Policy | None = None) -> S:
         ``session`` itself, guarded.
 
     Raises:
-        ConfigurationError: ``session`` is not a session.
+        ConfigurationError: ``session`` is not a session, or ``policy`` not a
+            :class:`~credpick.Policy`.
 
     .. versionadded:: 0.1.0
     """
+    check_policy("guard", policy)
     bs = botocore_session(session)
     bs.unregister("before-sign", unique_id=_UNIQUE_ID)
     bs.register("before-sign", _Guard(policy or Policy(), bs), unique_id=_UNIQUE_ID)

@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from . import _validate
 from ._mask import scrub
 from .exceptions import ConfigurationError
 
@@ -31,7 +32,7 @@ def _valid(test: Callable[[Any], bool], what: str, show: bool = True) -> Callabl
     def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if (value is None and attribute.default is None) or test(value):
             return
-        shown = f"={value!r}" if show else ""  # an external id is never echoed
+        shown = f"={_validate.given(value)}" if show else ""  # an external id is never echoed
         raise ConfigurationError(
             f"AssumeRole({attribute.name}{shown}) is not {what}",
             fix=f"pass {what} as {attribute.name}=",

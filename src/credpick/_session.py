@@ -19,7 +19,7 @@ from botocore.credentials import CredentialProvider, CredentialResolver
 
 from . import _envvars as ev
 from . import _files, _redact, _region
-from ._context import Context, Timeouts
+from ._context import Context, Timeouts, argument_error
 from ._detect import detect
 from ._detection import Detection
 from ._failures import translate as translate
@@ -269,10 +269,27 @@ def session(
         NoCredentialsFound: Nothing usable was found.
         SourceFailed: The chosen source could not deliver, or a role of the
             chain could not be assumed (kind ``"assume-role"``).
-        ConfigurationError: A config file or argument is unusable.
+        ConfigurationError: A config file, an endpoint variable or an argument
+            is unusable (an argument of the wrong type names it).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 Arguments are checked, with ``ConfigurationError``.
     """
+    wrong = argument_error(
+        "session",
+        policy=policy,
+        timeouts=timeouts,
+        context=context,
+        names={"profile_name": profile_name, "role_arn": role_arn, "region_name": region_name},
+        secrets={
+            "aws_access_key_id": aws_access_key_id,
+            "aws_secret_access_key": aws_secret_access_key,
+            "aws_session_token": aws_session_token,
+        },
+    )
+    if wrong is not None:
+        del aws_access_key_id, aws_secret_access_key, aws_session_token  # out of the traceback
+        raise wrong
     from .sources import static
 
     given = static.explicit_keys(aws_access_key_id, aws_secret_access_key, aws_session_token)

@@ -17,7 +17,8 @@ import boto3
 import botocore.exceptions
 import botocore.session
 
-from . import _redact
+from . import _redact, _validate
+from ._detection import check_policy
 from ._keys import KeyClass, classify, why_refused
 from ._model import Candidate
 from ._policy import Policy, role_possible
@@ -230,6 +231,8 @@ def wrap(
 
     .. versionadded:: 0.1.0
     """
+    check_policy("wrap", policy)
+    _validate.boolean("wrap", "replace", replace)
     policy = policy or Policy()
     chain: tuple[AssumeRole, ...] = ()
     if assume_role is not None:

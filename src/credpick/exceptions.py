@@ -5,6 +5,7 @@ can act on the source kind, the evidence and the fix without parsing text::
 
     CredpickError
     ├── ConfigurationError      bad input: a malformed file, an unknown profile, a bad argument
+    │                           (also a ValueError)
     ├── NoCredentialsFound      nothing usable was found; lists every place looked
     ├── SourceFailed            the chosen source was detected but could not deliver
     └── PolicyViolation         a policy refused the pick
@@ -88,13 +89,18 @@ def _rebuild(
     return cls(reason, kind=kind, evidence=evidence, fix=fix, attempts=attempts)
 
 
-class ConfigurationError(CredpickError):
+class ConfigurationError(CredpickError, ValueError):
     """The configuration credpick was given is unusable.
 
-    A malformed ``~/.aws/config``, an unknown ``AWS_PROFILE`` or a bad argument.
-    The message names the file or variable and the fix.
+    A malformed ``~/.aws/config``, an unknown ``AWS_PROFILE``, a malformed
+    endpoint variable or a bad argument. The message names the file, variable
+    or argument, and the fix.
+
+    It is also a :class:`ValueError`, so code written for the bare
+    ``ValueError`` some bad arguments used to raise still catches it.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 Also a :class:`ValueError`.
     """
 
 

@@ -110,7 +110,8 @@ def test_audit_names_a_malformed_iam_endpoint_variable(
     out, err = capsys.readouterr()
     assert code == 4 and out == ""
     line = one_line(err)
-    assert line.startswith("credpick audit: AWS_ENDPOINT_URL_IAM is not a valid endpoint URL")
+    assert line.startswith("credpick audit: AWS_ENDPOINT_URL_IAM=")
+    assert "is not a valid endpoint URL" in line
 
 
 def test_audit_fail_on_all_counts_what_fails(

@@ -188,20 +188,21 @@ def test_whoami_shows_the_sts_url_without_user_info(
     assert leaks([output], ALL_MARKERS) == [] and "user:" not in output
 
 
-def test_the_probed_metadata_endpoint_is_shown_without_user_info(
+def test_a_metadata_endpoint_with_user_info_is_refused_without_showing_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # User info is where URL parsers disagree: the endpoint is refused, not probed.
     monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
     monkeypatch.setenv(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         f"http://u:{TEMP_SECRET}@127.0.0.1:9/?t={SESSION_TOKEN}",
     )
     detection = credpick.detect(timeouts=credpick.Timeouts(imds_connect=0.25, imds_read=0.25))
-    # An endpoint with user info is refused outright (sources._imds_settings), named
-    # by its variable; neither the secret nor the query reaches any surface.
+    # An endpoint with user info is refused outright, named by its variable and
+    # shown without the user info or the query; no secret reaches any surface.
     assert isinstance(detection.error, credpick.ConfigurationError)
-    assert "AWS_EC2_METADATA_SERVICE_ENDPOINT" in detection.error.reason
-    assert all("u:" not in line for line in detection.looked)
+    assert "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9/" in str(detection.error)
+    assert not any("probed" in line for line in detection.looked)
     texts = [detection.explain(), repr(detection.to_dict()), *detection.looked]
     texts += [str(detection.error), repr(detection.error), *detection.error.evidence]
     assert leaks(texts, ALL_MARKERS) == []

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from credpick import ConfigurationError
 from credpick.testing import FakeCredentials, RecordedRequest
 
 _KEY_ID = re.compile(r"^ASIA[A-Z0-9]{16}$")
@@ -61,7 +62,7 @@ def test_credentials_are_frozen_and_require_aware_utc() -> None:
     creds = FakeCredentials.issue()
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         creds.token = "x"  # type: ignore[misc]
-    with pytest.raises(ValueError, match="UTC"):
+    with pytest.raises(ConfigurationError, match="UTC"):
         FakeCredentials("ASIA", "s", "t", datetime(2030, 1, 1))
 
 

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from credpick import ConfigurationError
 from credpick.testing import Simulation
 
 pytest_plugins = ["pytester"]
@@ -266,7 +267,7 @@ def test_bad_use_is_a_clear_error_at_the_call(
     *fine, (kind, options) = calls
     for ok_kind, ok_options in fine:
         credpick_runtime.use(ok_kind, **ok_options)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ConfigurationError) as info:
         credpick_runtime.use(kind, **options)
     assert str(info.value).startswith(message)
     assert [h.kind.value for h in credpick_runtime.handles] == [k for k, _ in fine]

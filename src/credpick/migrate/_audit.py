@@ -27,7 +27,9 @@ import attrs
 import botocore.exceptions
 from botocore.config import Config
 
-from ..exceptions import ConfigurationError, CredpickError
+from .. import _validate
+from .._context import Context
+from ..exceptions import CredpickError
 from ._audit_report import ROOT_USER, AuditReport, KeyFinding, KeyState, Limits, judge
 
 if TYPE_CHECKING:
@@ -292,6 +294,30 @@ def _run_all(jobs: list[tuple[Any, ...]], max_workers: int, iam: _Iam) -> list[K
     return out
 
 
+def _check_arguments(
+    session: object,
+    numbers: Mapping[str, object],
+    multicloud_tag: object,
+    now: object,
+    detail: object,
+) -> None:
+    where = "audit"
+    # Duck-typed, as audit uses it: a session-like object with client() and region_name.
+    if session is not None and not (
+        callable(getattr(session, "client", None)) and hasattr(session, "region_name")
+    ):
+        _validate.fail(where, "session", session, "a boto3.Session or None")
+    for name, value in numbers.items():
+        _validate.whole(where, name, value, low=1)
+    _validate.text(where, "multicloud_tag", multicloud_tag, optional=False)
+    _validate.instance(
+        where, "now", now, dt.datetime, "a timezone-aware datetime or None", optional=True
+    )
+    if isinstance(now, dt.datetime) and now.tzinfo is None:
+        _validate.fail(where, "now", now, "timezone-aware", fix="pass now= with a tzinfo")
+    _validate.choice(where, "detail", detail, ("flagged", "all"))
+
+
 def audit(
     session: boto3.Session | None = None,
     *,
@@ -329,25 +355,26 @@ def audit(
         The report: every key, flagged keys first.
 
     Raises:
-        ConfigurationError: An argument is out of range.
+        ConfigurationError: An argument is of the wrong type or out of range
+            (the message names it), or ``AWS_ENDPOINT_URL_IAM`` (or
+            ``AWS_ENDPOINT_URL``) is not a valid URL.
         CredpickError: IAM refused or failed a call; the fix names the permission.
             Without ``session``, also what :func:`credpick.session` raises.
 
     .. versionadded:: 0.1.0
     """
-    numbers = {
-        "rotation_days": rotation_days,
-        "multicloud_rotation_days": multicloud_rotation_days,
-        "unused_days": unused_days,
-        "max_workers": max_workers,
-    }
-    bad = [f"{name}={value!r}" for name, value in numbers.items() if value < 1]
-    if bad or detail not in ("flagged", "all") or (now is not None and now.tzinfo is None):
-        raise ConfigurationError(
-            f"bad audit arguments: {', '.join(bad) or f'detail={detail!r} now={now!r}'}",
-            fix="day counts and max_workers are 1 or more, detail is 'flagged' or 'all', "
-            "now is timezone-aware",
-        )
+    _check_arguments(
+        session,
+        {
+            "rotation_days": rotation_days,
+            "multicloud_rotation_days": multicloud_rotation_days,
+            "unused_days": unused_days,
+            "max_workers": max_workers,
+        },
+        multicloud_tag,
+        now,
+        detail,
+    )
     lim = Limits(
         _aware(now or dt.datetime.now(_UTC)),
         rotation_days,
@@ -362,6 +389,9 @@ def audit(
     config = Config(
         max_pool_connections=max_workers, retries={"mode": "standard", "max_attempts": 8}
     )
+    # botocore reads the process's variable when it builds the client: check it
+    # first, so a malformed one is a ConfigurationError naming it, not a ValueError.
+    Context.from_process().endpoint_url("iam")
     # IAM is global: without a region, sign for us-east-1 as the AWS CLI does.
     region = session.region_name or "us-east-1"
     iam = _Iam(session.client("iam", region_name=region, config=config))

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from .. import _validate
 from .._mask import ensure_masked
 from ..exceptions import ConfigurationError
 
@@ -40,6 +41,10 @@ class Flag(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> Flag:
+        _validate.unknown("Flag", "", value, [f.value for f in cls])
 
 
 #: Flags that make :meth:`AuditReport.exit_code` nonzero unless told otherwise; the
@@ -359,8 +364,16 @@ def render_audit(
     Returns:
         The text, without a trailing newline.
 
+    Raises:
+        ConfigurationError: ``report`` is not an :class:`AuditReport`, or
+            ``show_all`` not a bool.
+
     .. versionadded:: 0.1.0
     """
+    _validate.instance(
+        "render_audit", "report", report, AuditReport, "a credpick.migrate.AuditReport"
+    )
+    _validate.boolean("render_audit", "show_all", show_all)
     shown = report.keys if show_all else report.flagged
     at = report.generated_at
     when = f"credential report of {at:%Y-%m-%d %H:%M} UTC" if at else "no report time"

@@ -31,6 +31,7 @@ from typing import Any
 
 import attrs
 
+from .. import _validate
 from .._mask import ensure_masked
 from ..exceptions import ConfigurationError
 
@@ -47,6 +48,10 @@ class IdKind(str, enum.Enum):
     TEMPORARY = "temporary"
     #: One of AWS's documentation examples (the id ends in ``EXAMPLE``).
     EXAMPLE = "example"
+
+    @classmethod
+    def _missing_(cls, value: object) -> IdKind:
+        _validate.unknown("IdKind", "", value, [k.value for k in cls])
 
     def __str__(self) -> str:
         return self.value
@@ -210,6 +215,29 @@ def _walk(root: str, ignore: frozenset[str], skipped: list[tuple[str, str]]) -> 
                 yield path
 
 
+def _listed(name: str, value: object, each: str) -> list[Any]:
+    """An iterable argument as a list, or a ConfigurationError naming it."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        _validate.fail("scan", name, value, f"an iterable of {each}")
+    return list(value)
+
+
+def _check_arguments(
+    paths: object, include_env: object, environ: object, ignore: object, max_bytes: object
+) -> tuple[list[str | os.PathLike[str]], frozenset[str]]:
+    listed = _listed("paths", paths, "paths (str or pathlib.Path)")
+    for item in listed:
+        _validate.path("scan", "paths", item)
+    _validate.boolean("scan", "include_env", include_env)
+    if environ is not None:
+        _validate.str_mapping("scan", "environ", environ)
+    names = _listed("ignore", ignore, "directory names (str)")
+    for name in names:
+        _validate.text("scan", "ignore", name, optional=False)
+    _validate.whole("scan", "max_bytes", max_bytes, low=1)
+    return listed, frozenset(names)
+
+
 def scan(
     paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     *,
@@ -238,13 +266,14 @@ def scan(
         found, 4 when a named file could not be read.
 
     Raises:
-        ConfigurationError: A path does not exist.
+        ConfigurationError: A path does not exist, or an argument is of the
+            wrong type (the message names it).
 
     .. versionadded:: 0.1.0
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]  # one path, not an iterable of its characters
-    ignored = frozenset(ignore)
+    paths, ignored = _check_arguments(paths, include_env, environ, ignore, max_bytes)
     skipped: list[tuple[str, str]] = []
     failed: list[tuple[str, str]] = []
     findings: list[ScanFinding] = []
@@ -303,8 +332,12 @@ def render_scan(report: ScanReport) -> str:
     Returns:
         The text, without a trailing newline.
 
+    Raises:
+        ConfigurationError: ``report`` is not a :class:`ScanReport`.
+
     .. versionadded:: 0.1.0
     """
+    _validate.instance("render_scan", "report", report, ScanReport, "a credpick.migrate.ScanReport")
     found = len(report.long_lived)
     lines = [
         f"credpick scan: {_count(report.files_scanned, 'file')} scanned; "

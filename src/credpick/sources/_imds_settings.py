@@ -33,7 +33,7 @@ from typing import Any
 import attrs
 
 from .. import _envvars as ev
-from .. import _files, _url
+from .. import _files, _url, _validate
 from .._context import Context
 from ..exceptions import ConfigurationError
 
@@ -111,15 +111,8 @@ def _endpoint(ctx: Context, found: tuple[str, str] | None, mode: str) -> str:
     if found is None:
         return MODES[mode]
     value, where = found
-    try:
-        url = _url.parse(value)
-    except _url.UrlRefused as refused:
-        why = refused.reason
-        raise ConfigurationError(
-            f"{where} {why}",
-            evidence=(where,),
-            fix=f"set {where} to a URL like http://169.254.169.254, or unset it",
-        ) from None
+    _validate.endpoint(where, value)  # names where it was set; shows no user info or query
+    url = _url.parse(value)
     if url.query is not None:
         raise _bad(where, url.display, "a URL without a query", f"drop the query from {where}")
     # Rebuilt from the parsed parts, so every later request reads what was checked.

@@ -244,7 +244,7 @@ def _probe(ctx: Context, url: str) -> Probe:
 def _fresh(ctx: Context, cached: Probe | None, strict: bool) -> Probe | None:
     if cached is None:
         return None
-    if cached.retry_after is not None and ctx.clock() >= cached.retry_after:
+    if cached.retry_after is not None and ctx.now() >= cached.retry_after:
         return None
     if strict and cached.state == "unreachable":
         return None  # a failure where the service must exist is asked again each time
@@ -257,7 +257,7 @@ def _keep(ctx: Context, verdict: Probe) -> Probe | None:
         return None  # a passing 5xx must not break the process for good
     if verdict.state == "v2":
         return verdict
-    return attrs.evolve(verdict, retry_after=ctx.clock() + RETRY_AFTER)
+    return attrs.evolve(verdict, retry_after=ctx.now() + RETRY_AFTER)
 
 
 def probe(ctx: Context) -> Probe:
@@ -388,7 +388,7 @@ def _fetcher(ctx: Context, url: str, allow_imdsv1: bool) -> fetch.InstanceFetche
         connect_timeout=max(ctx.timeouts.imds_connect, found.deadline),
         deadline=found.deadline,
         allow_imdsv1=allow_imdsv1 and not found.v1_disabled,
-        clock=ctx.clock,
+        clock=ctx.now,
         attempts=found.attempts,
         retry_timeouts=found.attempts_set,
     )

@@ -79,7 +79,7 @@ def _state(ctx: Context, path: str) -> tuple[Status, str, list[str], str | None,
     if key_id:
         evidence.append(f"accessKeyId={key_id}")
     expires = parse_time(token.get("expiresAt"))
-    if expires is not None and expires > ctx.clock():
+    if expires is not None and expires > ctx.now():
         evidence.append(f"credentials valid until {expires:%Y-%m-%dT%H:%M:%SZ}")
         reason = "a person's console sign-in (aws login)"
     else:

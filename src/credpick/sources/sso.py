@@ -39,7 +39,7 @@ def _token_state(ctx: Context, cache_key: str, refreshable: bool) -> tuple[Statu
         return Status.FAILED, f"the SSO token cache {path} has no token", [str(path)]
     if expires is None:
         return Status.FAILED, f"the SSO token cache {path} has no valid expiresAt", [str(path)]
-    now = ctx.clock()
+    now = ctx.now()
     evidence = [f"cached token in {path}"]
     if expires > now:
         evidence.append(f"token valid until {expires:%Y-%m-%dT%H:%M:%SZ}")

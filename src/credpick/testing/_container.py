@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
+from credpick.exceptions import ConfigurationError
 from credpick.testing._server import (
     Hang,
     LoopbackServer,
@@ -50,7 +51,7 @@ class ContainerCredentialsEndpoint(CredentialIssuer, Modes[ContainerMode], Loopb
             account_id: Reported as ``AccountId``.
         """
         if not path.startswith("/"):
-            raise ValueError("path must start with '/'")
+            raise ConfigurationError("path must start with '/'")
         super().__init__()
         self.path = path
         self.authorization = authorization

@@ -10,6 +10,8 @@ from types import MappingProxyType
 
 import attrs
 
+from credpick.exceptions import ConfigurationError
+
 __all__ = [
     "REDACTED",
     "SECRET_PREFIX",
@@ -55,7 +57,7 @@ def iso8601(moment: datetime) -> str:
 
 def _require_utc(_: object, __: attrs.Attribute[datetime], value: datetime) -> None:
     if value.tzinfo is None or value.utcoffset() != timedelta(0):
-        raise ValueError("expiration must be a timezone-aware UTC datetime")
+        raise ConfigurationError("expiration must be a timezone-aware UTC datetime")
 
 
 @attrs.frozen

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 
 import attrs
 
+from credpick.exceptions import ConfigurationError
 from credpick.testing._fakes import FakeCredentials, RecordedRequest
 from credpick.testing._server import (
     Hang,
@@ -178,7 +179,7 @@ class FaultyEndpoint(LoopbackServer):
 
     def __init__(self, upstream: LoopbackServer | str) -> None:
         if isinstance(upstream, str) and not _is_loopback_url(upstream):
-            raise ValueError("FaultyEndpoint only forwards to loopback addresses")
+            raise ConfigurationError("FaultyEndpoint only forwards to loopback addresses")
         super().__init__()
         self.upstream = upstream
         self._faults: list[Fault] = []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 import pytest
 
-from ..exceptions import StaticKeysRefused
+from ..exceptions import ConfigurationError, StaticKeysRefused
 from ._guard import NonLoopbackConnection, RealAwsConnection, SocketGuard
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def runtime_requests(item: pytest.Item) -> list[tuple[str, dict[str, Any]]] | No
         What to ``use()``, in order; None when the test has no such mark.
 
     Raises:
-        ValueError: A mark that cannot be read.
+        ConfigurationError: A mark that cannot be read (also a ValueError).
     """
     marks = list(item.iter_markers("credpick_runtime"))
     if not marks:
@@ -223,12 +223,12 @@ def runtime_requests(item: pytest.Item) -> list[tuple[str, dict[str, Any]]] | No
         kwargs = dict(mark.kwargs)
         per_kind = kwargs.pop("options", None) or {}
         if not isinstance(per_kind, Mapping):
-            raise ValueError("options= must map a runtime to its options: {'ecs': {...}}")
+            raise ConfigurationError("options= must map a runtime to its options: {'ecs': {...}}")
         stray = sorted(set(per_kind) - set(kinds))
         if stray:
-            raise ValueError(f"options= names {stray[0]!r}, which the mark does not use")
+            raise ConfigurationError(f"options= names {stray[0]!r}, which the mark does not use")
         if kwargs and len(kinds) != 1:
-            raise ValueError(
+            raise ConfigurationError(
                 "with several runtimes, pass options per runtime: "
                 "options={'ecs': {'mode': 'error'}}"
             )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import attrs
 
 from .._model import SourceKind
+from ..exceptions import ConfigurationError
 from ._container import ContainerCredentialsEndpoint, ContainerMode
 from ._fakes import SECRET_PREFIX, FakeCredentials, RecordedRequest
 from ._github import GitHubMode, GitHubOidcEndpoint
@@ -80,7 +81,9 @@ def _role(name: str = "credpick-test-role") -> str:
 def _choice(kind: str, option: str, value: object, allowed: tuple[object, ...]) -> None:
     if value not in allowed:
         listed = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"runtime {kind!r}: {option} must be one of {listed}, not {value!r}")
+        raise ConfigurationError(
+            f"runtime {kind!r}: {option} must be one of {listed}, not {value!r}"
+        )
 
 
 def _regions(sim: Simulation) -> dict[str, str]:

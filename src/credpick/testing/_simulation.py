@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from .._model import SourceKind, SourceKindName
 from .._near import close_match
+from ..exceptions import ConfigurationError
 from ..sources import imds as _imds
 from ._runtimes import RUNTIMES, RuntimeHandle, options_of
 from ._server import LoopbackServer
@@ -109,7 +110,7 @@ class Simulation:
         region: str | None = "us-east-1",
     ) -> None:
         if monkeypatch is not None and environ is not None:
-            raise ValueError("pass environ= or monkeypatch=, not both")
+            raise ConfigurationError("pass environ= or monkeypatch=, not both")
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="credpick-"))
         self.home = self.workdir / "home"
@@ -265,8 +266,8 @@ class Simulation:
             A handle with the emulator, the role ARN and the request log.
 
         Raises:
-            ValueError: An unknown kind or option, a bad option value, or a
-                runtime that conflicts with one already in use (``lambda``
+            ConfigurationError: An unknown kind (with the closest one) or
+                option, a bad option value, or a runtime that conflicts with one already in use (``lambda``
                 with ``ecs``...).
             RuntimeError: The Simulation is not entered.
         """
@@ -276,7 +277,7 @@ class Simulation:
         for group in _EXCLUSIVE:
             clash = [h.kind.value for h in self.handles if h.kind.value in group]
             if source.value in group and clash:
-                raise ValueError(
+                raise ConfigurationError(
                     f"runtime {source.value!r} conflicts with {clash[0]!r} already in use: "
                     "both set the same variables, so no process can be in both"
                 )
@@ -284,7 +285,7 @@ class Simulation:
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             what = ", ".join(accepted) if accepted else "none"
-            raise ValueError(
+            raise ConfigurationError(
                 f"runtime {source.value!r} has no option {unknown[0]!r}; its options: {what}"
             )
         handle = RUNTIMES[source](self, **options)
@@ -300,6 +301,7 @@ def _kind(kind: object) -> SourceKind:  # any object: callers need not type-chec
         # The one close-match rule credpick uses for names (a prefix, "ec2", beats spelling).
         near = close_match(str(kind), known)
         hint = f"did you mean {near!r}? " if near else ""
-        raise ValueError(
-            f"unknown runtime {kind!r}; {hint}use one of: {', '.join(known)}"
+        raise ConfigurationError(
+            f"unknown runtime {kind!r}; {hint}use one of: {', '.join(known)}",
+            fix=f"use {near!r}" if near else "use a credpick.SourceKind",
         ) from None
