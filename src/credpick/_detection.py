@@ -78,7 +78,9 @@ def check_policy(where: str, value: object) -> None:
             (``policy="forbid"``: ``Policy(static_keys='forbid')``).
     """
     match = None
-    if isinstance(value, str) and (meant := _validate.close_match(value, STATIC_KEYS)):
+    # policy="forbid" names a static_keys value exactly; "forbd" nearly does.
+    meant = value if value in STATIC_KEYS else _validate.close_match(value, STATIC_KEYS)
+    if isinstance(value, str) and meant:
         match = f"policy=credpick.Policy(static_keys={meant!r})"
     elif isinstance(value, dict):
         match = "policy=credpick.Policy(...)"
