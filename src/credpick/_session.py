@@ -181,7 +181,10 @@ def translate(exc: BaseException, chosen: Candidate) -> SourceFailed:
         reason = f"{exc.operation_name} was rejected with {code}"
         fix = _STS_FIXES.get(code, fix)
     elif isinstance(
-        exc, botocore.exceptions.UnauthorizedSSOTokenError | botocore.exceptions.SSOTokenLoadError
+        exc,
+        botocore.exceptions.UnauthorizedSSOTokenError
+        | botocore.exceptions.SSOTokenLoadError
+        | botocore.exceptions.TokenRetrievalError,
     ):
         reason = "the SSO session has expired or is invalid"
         fix = f"run `aws sso login --profile {chosen.profile or 'default'}`"

@@ -15,7 +15,7 @@ import shlex
 import string
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 
@@ -27,6 +27,7 @@ from ._imds import ImdsEmulator, ImdsMode
 from ._server import LoopbackServer
 from ._signin import SigninEndpoint, SigninMode
 from ._sso import SsoPortal
+from ._sso_oidc import SsoOidcEndpoint, SsoOidcMode
 from ._sts import StsEmulator
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class RuntimeHandle:
         emulator: The loopback server standing in for the runtime's endpoint.
         sts: The STS emulator the runtime uses, if any.
         env: The variables the runtime set (secret values included: never print it).
+        oidc: The SSO-OIDC emulator that refreshes the ``sso`` runtime's token.
 
     .. versionadded:: 0.1.0
     """
@@ -64,6 +66,7 @@ class RuntimeHandle:
     emulator: LoopbackServer | None = None
     sts: StsEmulator | None = attrs.field(default=None, repr=False)
     env: dict[str, str] = attrs.field(factory=dict, repr=False)
+    oidc: SsoOidcEndpoint | None = attrs.field(default=None, repr=False)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -198,19 +201,60 @@ def lambda_(sim: Simulation) -> RuntimeHandle:
     return RuntimeHandle(SourceKind.LAMBDA, _role("credpick-lambda-role"), env=env)
 
 
-def sso(sim: Simulation, expired: bool = False, profile: str = "credpick-sso") -> RuntimeHandle:
+SsoToken = Literal["valid", "near-expiry", "expired"]
+# Access-token lifetimes left in the cache, from now: near-expiry is inside
+# botocore's 15-minute refresh window.
+_SSO_TOKEN_LEFT = {
+    "valid": dt.timedelta(hours=8),
+    "near-expiry": dt.timedelta(minutes=5),
+    "expired": -_HOUR,
+}
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sso(
+    sim: Simulation,
+    expired: bool = False,
+    profile: str = "credpick-sso",
+    token: SsoToken = "valid",
+    oidc_mode: SsoOidcMode = "ok",
+) -> RuntimeHandle:
+    # The cache `aws sso login` writes: an access token plus the client
+    # registration and refresh token botocore refreshes it with, through
+    # SSO-OIDC (an SsoOidcEndpoint, at AWS_ENDPOINT_URL_SSO_OIDC).
+    _choice("sso", "token", token, get_args(SsoToken))
+    _choice("sso", "oidc_mode", oidc_mode, get_args(SsoOidcMode))
     access_token = "sso-" + secrets.token_urlsafe(24)
+    client_id = "credpick-client-" + secrets.token_urlsafe(12)
+    client_secret = "FAKE-SECRET-credpick-client-" + secrets.token_urlsafe(24)
+    refresh_token = "refresh-" + secrets.token_urlsafe(24)
     emu = sim._server(SsoPortal(access_token=access_token, account_id=ACCOUNT))
+    oidc = sim._server(
+        SsoOidcEndpoint(
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            portal=emu,
+            mode=oidc_mode,
+        )
+    )
     sim._append(
         sim.config_file,
         (
             f"[profile {profile}]\nsso_session = credpick\nsso_account_id = {ACCOUNT}\n"
             f"sso_role_name = {emu.role_name}\nregion = us-east-1\n\n"
             "[sso-session credpick]\nsso_start_url = https://credpick.awsapps.com/start\n"
-            "sso_region = us-east-1\n\n"
+            "sso_region = us-east-1\nsso_registration_scopes = sso:account:access\n\n"
         ),
     )
-    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=-1 if expired else 8)
+    now = dt.datetime.now(dt.timezone.utc)
+    # expired: the whole login lapsed (token and client registration), so
+    # only `aws sso login` helps; a registration lasts 90 days.
+    left = _SSO_TOKEN_LEFT["expired" if expired else token]
+    registration = now + (-_HOUR if expired else dt.timedelta(days=90))
     cache = sim.sso_cache_dir / (hashlib.sha1(b"credpick").hexdigest() + ".json")
     sim._append(
         cache,
@@ -219,12 +263,22 @@ def sso(sim: Simulation, expired: bool = False, profile: str = "credpick-sso") -
                 "startUrl": "https://credpick.awsapps.com/start",
                 "region": "us-east-1",
                 "accessToken": access_token,
-                "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "expiresAt": _stamp(now + left),
+                "clientId": client_id,
+                "clientSecret": client_secret,
+                "registrationExpiresAt": _stamp(registration),
+                "refreshToken": refresh_token,
             }
         ),
     )
-    env = sim._set({"AWS_PROFILE": profile, "AWS_ENDPOINT_URL_SSO": emu.url})
-    return RuntimeHandle(SourceKind.SSO, _role(emu.role_name), emu, env=env)
+    env = sim._set(
+        {
+            "AWS_PROFILE": profile,
+            "AWS_ENDPOINT_URL_SSO": emu.url,
+            "AWS_ENDPOINT_URL_SSO_OIDC": oidc.url,
+        }
+    )
+    return RuntimeHandle(SourceKind.SSO, _role(emu.role_name), emu, env=env, oidc=oidc)
 
 
 def _dpop_key() -> str:
