@@ -146,4 +146,4 @@ def test_a_refresh_after_the_token_ttl_fetches_a_new_token(credpick_runtime: Sim
         rotated = emu.rotate()
         emu.clear_requests()
         assert credentials.get_frozen_credentials().access_key == rotated.access_key_id != first
-        assert [r.method for r in emu.requests][0] == "PUT"
+        assert emu.requests[0].method == "PUT"
