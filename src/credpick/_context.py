@@ -19,6 +19,11 @@ import attrs
 
 from . import _envvars as ev
 
+#: Test-only: the loopback ``host:port`` that ``Context.from_process()`` gives as
+#: :attr:`Context.ecs_agent_for_tests`. Only :class:`credpick.testing.Simulation`
+#: sets it (and restores it); no environment variable or file does.
+_ECS_AGENT_FOR_TESTS: str | None = None
+
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
@@ -51,6 +56,25 @@ def _attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None
         raise ConfigurationError(
             f"Timeouts({attribute.name}={value!r}) is not a whole number from 1 to 10",
             fix=f"pass {attribute.name}= as a whole number of attempts from 1 to 10",
+        )
+
+
+def _loopback_agent(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # Test-only, and never a way to send a task's credential request off the host.
+    if value is None:
+        return
+    from . import _url
+
+    try:
+        parsed = _url.parse(f"http://{value}/") if isinstance(value, str) else None
+    except _url.UrlRefused:
+        parsed = None
+    if parsed is None or not parsed.is_loopback or parsed.port is None or parsed.path != "/":
+        from .exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"Context({attribute.name}={value!r}) is not a loopback host:port",
+            fix=f"pass {attribute.name}= as '127.0.0.1:PORT' of a test's ECS agent stand-in",
         )
 
 
@@ -106,8 +130,17 @@ class Context:
         timeouts: Network timeouts.
         profile_name: A profile the caller asked for in code.
         role_arn: A role the caller asked for in code.
+        ecs_agent_for_tests: Test-only. A loopback ``host:port`` that stands in
+            for the ECS agent (169.254.170.2) when
+            ``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` is resolved, so a test
+            can serve the relative-URI path on loopback. ``None`` (always, in
+            production) means the real agent.
+
+    Raises:
+        ConfigurationError: ``ecs_agent_for_tests`` is not a loopback ``host:port``.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``ecs_agent_for_tests``.
     """
 
     env: Mapping[str, str] = attrs.field(converter=_freeze_env, repr=False)
@@ -117,6 +150,7 @@ class Context:
     timeouts: Timeouts = Timeouts()
     profile_name: str | None = None
     role_arn: str | None = None
+    ecs_agent_for_tests: str | None = attrs.field(default=None, validator=_loopback_agent)
 
     @classmethod
     def from_process(
@@ -135,6 +169,7 @@ class Context:
             timeouts=timeouts or Timeouts(),
             profile_name=profile_name,
             role_arn=role_arn,
+            ecs_agent_for_tests=_ECS_AGENT_FOR_TESTS,
         )
 
     def get(self, name: str) -> str | None:

@@ -14,6 +14,7 @@ import secrets
 import shlex
 import string
 import sys
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -120,18 +121,40 @@ def _container(
     return RuntimeHandle(kind, emu.role_arn, emu, env=env)
 
 
+EcsUri = Literal["full", "relative"]
+
+
 def ecs(
-    sim: Simulation, mode: ContainerMode = "healthy", expires_in: dt.timedelta = _HOUR
+    sim: Simulation,
+    mode: ContainerMode = "healthy",
+    expires_in: dt.timedelta = _HOUR,
+    uri: EcsUri = "full",
 ) -> RuntimeHandle:
-    # Real ECS uses the relative URI on 169.254.170.2, which cannot be
-    # redirected; the full URI plus ECS's own variables is the loopback twin.
-    token = "ecs-" + secrets.token_urlsafe(16)
-    extra = {
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
+    _choice("ecs", "uri", uri, get_args(EcsUri))
+    ecs_env = {
         "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/credpick-simulated",
         "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
     }
+    if uri == "relative":
+        return _ecs_relative(sim, mode, expires_in, ecs_env)
+    # The full URI with a token: the loopback twin every client can reach.
+    token = "ecs-" + secrets.token_urlsafe(16)
+    extra = {"AWS_CONTAINER_AUTHORIZATION_TOKEN": token, **ecs_env}
     return _container(sim, SourceKind.ECS, token, mode, expires_in, extra)
+
+
+def _ecs_relative(
+    sim: Simulation, mode: ContainerMode, expires_in: dt.timedelta, ecs_env: dict[str, str]
+) -> RuntimeHandle:
+    # What a real task gets: a path on the ECS agent (169.254.170.2), no token.
+    # The agent is mapped to this loopback endpoint for credpick (the test-only
+    # Context.ecs_agent_for_tests) and for in-process botocore.
+    _choice("ecs", "mode", mode, get_args(ContainerMode))
+    path = f"/v2/credentials/{uuid.uuid4()}"
+    emu = sim._server(ContainerCredentialsEndpoint(path=path, mode=mode, expires_in=expires_in))
+    sim._map_ecs_agent(f"{emu.host}:{emu.port}")
+    env = sim._set({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": path, **ecs_env})
+    return RuntimeHandle(SourceKind.ECS, emu.role_arn, emu, env=env)
 
 
 def eks_pod_identity(
