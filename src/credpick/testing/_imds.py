@@ -76,10 +76,17 @@ class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
         self.role_name = role_name
         self.region = region
         self.instance_id = instance_id
-        self._init_credentials(expires_in, "123456789012")
+        self.account_id = "123456789012"
+        self._init_credentials(expires_in, self.account_id)
         self.clock = clock
         self._issued_at = datetime.now(timezone.utc)
         self._tokens: dict[str, datetime] = {}
+
+    def _session_arn(self) -> str | None:
+        # An instance profile's session is named after the instance.
+        if self.role_name is None:
+            return None
+        return f"arn:aws:sts::{self.account_id}:assumed-role/{self.role_name}/{self.instance_id}"
 
     @property
     def endpoint(self) -> str:

@@ -30,6 +30,7 @@ from ._signin import SigninEndpoint, SigninMode
 from ._sso import SsoPortal
 from ._sso_oidc import SsoOidcEndpoint, SsoOidcMode
 from ._sts import StsEmulator
+from ._sts_strict import IDENTITIES, assumed_role_arn, fake_jwt
 
 if TYPE_CHECKING:
     from ._simulation import Simulation
@@ -174,7 +175,14 @@ def container(
 
 def web_identity(sim: Simulation, role_arn: str | None = None) -> RuntimeHandle:
     sts = sim.sts()
-    token = sim._append(sim.workdir / "web-identity-token", "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl")
+    # A projected service-account token as EKS writes it: STS requires these claims.
+    jwt = fake_jwt(
+        sub="system:serviceaccount:default:credpick",
+        aud="sts.amazonaws.com",
+        iss="https://oidc.eks.us-east-1.amazonaws.com/id/CREDPICKFAKE",
+        lifetime=dt.timedelta(hours=24),
+    )
+    token = sim._append(sim.workdir / "web-identity-token", jwt)
     role = role_arn or _role()
     _region(sim)
     env = sim._set(
@@ -211,6 +219,10 @@ def github_oidc(
 
 def lambda_(sim: Simulation) -> RuntimeHandle:
     creds = FakeCredentials.issue(expires_in=dt.timedelta(hours=12))
+    role = _role("credpick-lambda-role")
+    IDENTITIES.remember(  # so the strict STS reports the execution role
+        creds.access_key_id, str(assumed_role_arn(role, "credpick-simulated")), creds.expiration
+    )
     _region(sim)  # Lambda always sets the region
     env = sim._set(
         {
@@ -221,7 +233,7 @@ def lambda_(sim: Simulation) -> RuntimeHandle:
             "AWS_SESSION_TOKEN": creds.token,
         }
     )
-    return RuntimeHandle(SourceKind.LAMBDA, _role("credpick-lambda-role"), env=env)
+    return RuntimeHandle(SourceKind.LAMBDA, role, env=env)
 
 
 SsoToken = Literal["valid", "near-expiry", "expired"]

@@ -53,6 +53,10 @@ class SsoPortal(CredentialIssuer, LoopbackServer):
         self._refreshed: set[str] = set()
         self._init_credentials(expires_in, account_id)
 
+    def _session_arn(self) -> str | None:
+        # Identity Center names the session after the person who logged in.
+        return f"arn:aws:sts::{self.account_id}:assumed-role/{self.role_name}/credpick-person"
+
     def accept(self, access_token: str) -> None:
         """Accept another access token too, as one SSO-OIDC just issued.
 
