@@ -21,6 +21,11 @@ from . import _validate
 from ._detection import check_policy
 from .exceptions import ConfigurationError
 
+#: Test-only: the loopback ``host:port`` that ``Context.from_process()`` gives as
+#: :attr:`Context.ecs_agent_for_tests`. Only :class:`credpick.testing.Simulation`
+#: sets it (and restores it); no environment variable or file does.
+_ECS_AGENT_FOR_TESTS: str | None = None
+
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
@@ -60,6 +65,25 @@ def _seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
 
 def _attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     _validate.whole("Timeouts", attribute.name, value, low=1, high=10)
+
+
+def _loopback_agent(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # Test-only, and never a way to send a task's credential request off the host.
+    if value is None:
+        return
+    from . import _url
+
+    try:
+        parsed = _url.parse(f"http://{value}/") if isinstance(value, str) else None
+    except _url.UrlRefused:
+        parsed = None
+    if parsed is None or not parsed.is_loopback or parsed.port is None or parsed.path != "/":
+        from .exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"Context({attribute.name}={value!r}) is not a loopback host:port",
+            fix=f"pass {attribute.name}= as '127.0.0.1:PORT' of a test's ECS agent stand-in",
+        )
 
 
 @attrs.frozen
@@ -114,6 +138,14 @@ class Context:
         timeouts: Network timeouts.
         profile_name: A profile the caller asked for in code.
         role_arn: A role the caller asked for in code.
+        ecs_agent_for_tests: Test-only. A loopback ``host:port`` that stands in
+            for the ECS agent (169.254.170.2) when
+            ``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` is resolved, so a test
+            can serve the relative-URI path on loopback. ``None`` (always, in
+            production) means the real agent.
+
+    Raises:
+        ConfigurationError: ``ecs_agent_for_tests`` is not a loopback ``host:port``.
 
     Raises:
         ConfigurationError: ``env`` is not a mapping of str to str, ``home`` or
@@ -122,7 +154,8 @@ class Context:
             not a :class:`Timeouts`, or a name not a str.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0 Arguments are checked, with ``ConfigurationError``.
+    .. versionchanged:: 0.2.0 Arguments are checked, with ``ConfigurationError``;
+       ``ecs_agent_for_tests``.
     """
 
     env: Mapping[str, str] = attrs.field(converter=_freeze_env, repr=False)
@@ -132,6 +165,7 @@ class Context:
     timeouts: Timeouts = attrs.field(default=Timeouts(), validator=_timeouts)
     profile_name: str | None = attrs.field(default=None, validator=_text)
     role_arn: str | None = attrs.field(default=None, validator=_text)
+    ecs_agent_for_tests: str | None = attrs.field(default=None, validator=_loopback_agent)
 
     @classmethod
     def from_process(
@@ -150,6 +184,7 @@ class Context:
             timeouts=timeouts or Timeouts(),
             profile_name=profile_name,
             role_arn=role_arn,
+            ecs_agent_for_tests=_ECS_AGENT_FOR_TESTS,
         )
 
     def now(self) -> dt.datetime:

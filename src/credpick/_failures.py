@@ -137,7 +137,10 @@ def translate(exc: BaseException, chosen: Candidate, ctx: Context | None = None)
             fix = _STS_FIXES.get(code) or _CODE_FIXES.get(code) or fix
         fix = fix or f"read what {code} means for {exc.operation_name} in the AWS documentation"
     elif isinstance(
-        exc, botocore.exceptions.UnauthorizedSSOTokenError | botocore.exceptions.SSOTokenLoadError
+        exc,
+        botocore.exceptions.UnauthorizedSSOTokenError
+        | botocore.exceptions.SSOTokenLoadError
+        | botocore.exceptions.TokenRetrievalError,
     ):
         reason = "the SSO session has expired or is invalid"
         fix = f"run `aws sso login --profile {chosen.profile or 'default'}`"

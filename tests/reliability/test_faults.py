@@ -43,6 +43,7 @@ from credpick.testing._faults import (
 )
 from credpick.testing._server import Hang, Response, json_response, text_response
 from credpick.testing._simulation import Simulation
+from credpick.testing._sts_strict import fake_jwt
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"
@@ -286,7 +287,12 @@ def _cases() -> list[Case]:
             cases.append(Case(source, f"STS {code}", FAILS, f"rejected with {code}"))
     cases += [
         Case("sso", "SSO token cache missing", FAILS, "the user has not logged in"),
-        Case("sso", "SSO token expired", FAILS, "the cached SSO token has expired"),
+        Case(
+            "sso",
+            "SSO token expired",
+            FAILS,
+            "the cached SSO token and its client registration have expired",
+        ),
         Case("ec2-instance-profile", "token request hangs (hop limit 1)", BOUNDED, "hop-limit"),
         Case("ec2-instance-profile", "HTTP 5xx once, at the probe", WORKS, "credpick's retry"),
     ]
@@ -450,7 +456,13 @@ def _during_use(rig: Rig, case: Case) -> None:
     if case.fault == "token file rotated":
         token_file = rig.token_file()
         old_token = token_file.read_text(encoding="utf-8")
-        new_token = "eyJhbGciOiJSUzI1NiJ9.cm90YXRlZA.c2lnbmF0dXJl-rotated"
+        # A JWT with the claims the strict STS requires.
+        new_token = fake_jwt(
+            sub="rotated",
+            aud="sts.amazonaws.com",
+            iss="https://oidc.example",
+            lifetime=dt.timedelta(hours=1),
+        )
         assert old_token not in new_token
         token_file.write_text(new_token, encoding="utf-8")
         if rig.family == "container":
@@ -533,6 +545,8 @@ def test_fault(
             cache = rig.sso_cache()
             token = json.loads(cache.read_text(encoding="utf-8"))
             token["expiresAt"] = "2020-01-01T00:00:00Z"
+            # With a live registration botocore refreshes it through SSO-OIDC.
+            token["registrationExpiresAt"] = "2020-01-01T00:00:00Z"
             cache.write_text(json.dumps(token), encoding="utf-8")
         elif fault == "token request hangs (hop limit 1)":
             rig.emulator.set_mode("token-hangs")

@@ -198,7 +198,8 @@ def test_the_same_reply_under_the_cap_is_accepted(
     with HostileEndpoint("reply", body=body, content_type=content_type) as server:
         env = _env(kind, server.url, tmp_path)
         if kind == "github-oidc":
-            env["AWS_ENDPOINT_URL_STS"] = sts.url  # moto accepts any token
+            # moto as is: this reply's token has no claims, and the cap is what is tested.
+            env["AWS_ENDPOINT_URL_STS"] = sts.moto_url
         credentials = credpick.session(context=make_context(env, timeouts=PROMPT)).get_credentials()
         assert credentials.get_frozen_credentials().access_key.startswith("ASIA")
 

@@ -103,6 +103,7 @@ def test_expired_session_token_with_refresh_token_is_available(
         refreshToken="MARKER-TOKEN-refresh",
         clientId="c",
         clientSecret="s",
+        registrationExpiresAt="2099-01-01T00:00:00Z",
     )
     d = credpick.detect(
         context=make_context(
@@ -111,6 +112,31 @@ def test_expired_session_token_with_refresh_token_is_available(
     )
     assert d.chosen is not None and d.chosen.status is Status.CHOSEN
     assert "refresh" in d.chosen.reason
+
+
+@pytest.mark.parametrize("registration", [None, "2020-01-01T00:00:00Z"])
+def test_expired_token_whose_registration_is_missing_or_expired_fails(
+    portal: SsoPortal, home: Path, make_context: Any, registration: str | None
+) -> None:
+    # botocore refreshes only with all four keys and a live registration.
+    extra = {"registrationExpiresAt": registration} if registration else {}
+    cache_token(
+        home,
+        "corp",
+        -dt.timedelta(minutes=1),
+        refreshToken="MARKER-TOKEN-refresh",
+        clientId="c",
+        clientSecret="s",
+        **extra,
+    )
+    d = credpick.detect(
+        context=make_context(
+            {"AWS_PROFILE": "dev", "AWS_CONFIG_FILE": str(home / ".aws" / "config")}
+        )
+    )
+    (candidate,) = d.candidates
+    assert candidate.status is Status.FAILED
+    assert candidate.fix == "run `aws sso login --profile dev`"
 
 
 def test_portal_rejecting_the_token_is_source_failed(

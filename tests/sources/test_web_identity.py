@@ -13,8 +13,15 @@ import time_machine
 import credpick
 from credpick import SourceKind, Status
 from credpick.testing import GitHubOidcEndpoint, Simulation, StsRejecting
+from credpick.testing._sts_strict import fake_jwt
 
 from ..helpers import ROLE_ARN, STATIC_ENV, assert_no_secret, write
+
+
+def _id_token(sub: str) -> str:
+    return fake_jwt(
+        sub=sub, aud="sts.amazonaws.com", iss="https://oidc.example", lifetime=dt.timedelta(hours=1)
+    )
 
 
 def use(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
@@ -57,10 +64,11 @@ def test_token_file_is_reread_on_refresh(
 
     monkeypatch.setattr(TokenFileLoader, "__call__", spy)
     credentials = credpick.session().get_credentials()
-    irsa.write_text("second.token.value", encoding="utf-8")
+    second = _id_token("second")  # the strict STS requires a JWT with claims
+    irsa.write_text(second, encoding="utf-8")
     with time_machine.travel(dt.timedelta(minutes=55)):  # moto's credentials last 1 h
         credentials.get_frozen_credentials()
-    assert seen[-1] == "second.token.value" and len(seen) == 2
+    assert seen[-1] == second and len(seen) == 2
 
 
 @pytest.mark.parametrize("code", ["InvalidIdentityToken", "ExpiredTokenException", "AccessDenied"])
@@ -100,7 +108,7 @@ def test_bad_web_identity_settings(make_context: Any, env: dict[str, str], needl
 def test_profile_web_identity(
     sts: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = write(tmp_path / "tok", "profile.token.value")
+    token = write(tmp_path / "tok", _id_token("profile"))
     write(
         home / ".aws" / "config",
         f"[profile irsa]\nrole_arn = {ROLE_ARN}\nweb_identity_token_file = {token}\n",

@@ -27,7 +27,8 @@ def moto_sts() -> Iterator[StsEmulator]:
 def test_moto_binds_loopback_and_reports_its_url(moto_sts: StsEmulator) -> None:
     assert moto_sts.running
     assert moto_sts.host == "127.0.0.1"
-    assert moto_sts.url == f"http://127.0.0.1:{moto_sts.port}"
+    assert moto_sts.moto_url == f"http://127.0.0.1:{moto_sts.port}"
+    assert moto_sts.front is not None and moto_sts.url == moto_sts.front.url  # the strict front
     assert moto_sts.url in repr(moto_sts)
 
 

@@ -100,6 +100,11 @@ def authorization(ctx: Context) -> tuple[str | None, str | None]:
     return token, None
 
 
+def agent(ctx: Context) -> str:
+    """Where the relative URI goes: the ECS agent, or a test's loopback stand-in."""
+    return ctx.ecs_agent_for_tests or ECS_HOST
+
+
 def classify(ctx: Context) -> Endpoint | None:
     """Which runtime set the container endpoint, if any, and what is wrong with it."""
     relative = ctx.get(ev.CONTAINER_RELATIVE_URI)
@@ -113,10 +118,15 @@ def classify(ctx: Context) -> Endpoint | None:
     evidence = [f"{v} is set" if "=" not in v else v for v in ecs_signals]
     if relative:
         # botocore prefers the relative URI, always on the ECS agent's address.
-        evidence.insert(0, f"{ev.CONTAINER_RELATIVE_URI} is set")
         path_problem = _relative_problem(relative)
         problem = path_problem or authorization(ctx)[1]
-        uri = "" if problem else f"http://{ECS_HOST}{relative}"
+        agent_uri = f"http://{agent(ctx)}{relative}"
+        # A path that failed its check is not echoed: it may be hostile.
+        shown = f"={display_url(agent_uri)}" if not path_problem else " is set"
+        if ctx.ecs_agent_for_tests and not path_problem:
+            shown += f" (a test's stand-in for the ECS agent {ECS_HOST})"
+        evidence.insert(0, f"{ev.CONTAINER_RELATIVE_URI}{shown}")
+        uri = "" if problem else agent_uri
         relative_fix = None
         if problem:
             relative_fix = (
@@ -210,7 +220,7 @@ class _Fetcher(ContainerMetadataFetcher):  # type: ignore[misc]
     keeps the frames it passed through.
     """
 
-    def __init__(self, timeouts: Timeouts) -> None:
+    def __init__(self, timeouts: Timeouts, agent: str = ECS_HOST) -> None:
         session = _http.BoundedSession(
             total=timeouts.http,
             cap=_http.CREDENTIALS_DOCUMENT,
@@ -220,6 +230,11 @@ class _Fetcher(ContainerMetadataFetcher):  # type: ignore[misc]
         self.TIMEOUT_SECONDS = timeouts.http
         self.RETRY_ATTEMPTS = timeouts.attempts
         self.SLEEP_TIME = _http.PAUSE
+        self._agent = agent
+
+    def full_url(self, relative_uri: str) -> str:
+        # botocore's joins its class-level address; this one is the context's.
+        return f"http://{self._agent}{relative_uri}"
 
     def fetch(self, full_url: str, headers: dict[str, str]) -> dict[str, Any] | str:
         """The credentials document, or why there is none."""
@@ -250,7 +265,8 @@ class _Provider(ContainerProvider):  # type: ignore[misc]
     def __init__(self, candidate: Candidate, ctx: Context) -> None:
         # Empty variables are unset, as at detection.
         super().__init__(
-            environ={k: v for k, v in ctx.env.items() if v}, fetcher=_Fetcher(ctx.timeouts)
+            environ={k: v for k, v in ctx.env.items() if v},
+            fetcher=_Fetcher(ctx.timeouts, agent(ctx)),
         )
         self._candidate = candidate
         self._ctx = ctx
@@ -259,7 +275,7 @@ class _Provider(ContainerProvider):  # type: ignore[misc]
         def fetch_creds() -> dict[str, Any]:
             result = self._fetch(full_uri)
             if isinstance(result, str):
-                raise self._failed(result)
+                raise self._failed(self._where(result, full_uri))
             register_features("CREDENTIALS_HTTP")  # where botocore's provider registers it
             return result
 
@@ -289,13 +305,24 @@ class _Provider(ContainerProvider):  # type: ignore[misc]
             "account_id": reply.get("AccountId"),
         }
 
+    def _where(self, reason: str, full_uri: str) -> str:
+        """The reason, naming the relative URI it came from (a full URI is evidence)."""
+        if not self._ctx.get(ev.CONTAINER_RELATIVE_URI):
+            return reason
+        return f"{reason} ({ev.CONTAINER_RELATIVE_URI} at {display_url(full_uri)})"
+
+    def _fix(self) -> str:
+        if self._ctx.get(ev.CONTAINER_RELATIVE_URI):
+            return "check that the task definition has a task role and the ECS agent is healthy"
+        return "check the container credential endpoint and its authorization token"
+
     def _failed(self, reason: str) -> SourceFailed:
         c = self._candidate
         return SourceFailed(
             reason,
             kind=c.kind.value,
             evidence=c.evidence,
-            fix=c.fix or "check the container credential endpoint and its authorization token",
+            fix=c.fix or self._fix(),
             attempts=(c.attempt_line(),),
         )
 

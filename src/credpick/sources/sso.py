@@ -8,22 +8,27 @@ a hang.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.credentials import SSOProvider
+from botocore.exceptions import ClientError
 from botocore.tokens import SSOTokenProvider
 
 from .. import _files
 from .._context import Context
 from .._model import Candidate, SourceKind, Status
+from ..exceptions import SourceFailed
 from . import _profile
 from ._base import BuildInputs, CredentialProvider
 from ._cache import MISSING, BoundedJSONCache, parse_time, read_json
 
 KIND = SourceKind.SSO
 LOOKS_AT = "the active profile's sso_session or sso_start_url"
+# What botocore needs in the cache to refresh a token through SSO-OIDC.
+_REFRESH_KEYS = ("refreshToken", "clientId", "clientSecret", "registrationExpiresAt")
 
 
 def _token_state(ctx: Context, cache_key: str, refreshable: bool) -> tuple[Status, str, list[str]]:
@@ -45,9 +50,16 @@ def _token_state(ctx: Context, cache_key: str, refreshable: bool) -> tuple[Statu
         evidence.append(f"token valid until {expires:%Y-%m-%dT%H:%M:%SZ}")
         return Status.AVAILABLE, "Identity Center role credentials", evidence
     evidence.append(f"token expired at {expires:%Y-%m-%dT%H:%M:%SZ}")
-    if refreshable and cached.get("refreshToken"):
-        return Status.AVAILABLE, "token expired; botocore will refresh it", evidence
-    return Status.FAILED, "the cached SSO token has expired", evidence
+    if not refreshable or not all(cached.get(k) for k in _REFRESH_KEYS):
+        return Status.FAILED, "the cached SSO token has expired", evidence
+    registered = parse_time(cached.get("registrationExpiresAt"))
+    if registered is None or registered <= now:
+        # botocore skips the refresh then and fails on the expired token.
+        when = f" at {registered:%Y-%m-%dT%H:%M:%SZ}" if registered else ""
+        evidence.append(f"client registration expired{when}")
+        reason = "the cached SSO token and its client registration have expired"
+        return Status.FAILED, reason, evidence
+    return Status.AVAILABLE, "token expired; botocore will refresh it", evidence
 
 
 def _resolve(
@@ -110,6 +122,40 @@ def detect(ctx: Context) -> list[Candidate]:
     ]
 
 
+class _TokenProvider(SSOTokenProvider):  # type: ignore[misc]
+    """botocore's SSO token provider, whose refused refresh names SSO-OIDC's error.
+
+    botocore logs a failed ``CreateToken`` and carries on with the old token,
+    so an expired one fails as a bare ``TokenRetrievalError``; this one fails
+    with the error code (``InvalidGrantException``...) and the fix.
+    """
+
+    def __init__(self, session: Any, cache: BoundedJSONCache, profile_name: str) -> None:
+        super().__init__(session, cache=cache, profile_name=profile_name)
+        self._refused: str | None = None
+
+    def _attempt_create_token(self, token: Any) -> Any:
+        try:
+            return super()._attempt_create_token(token)
+        except ClientError as exc:
+            self._refused = str(exc.response.get("Error", {}).get("Code") or "an error")
+            raise
+
+    def _refresher(self) -> Any:
+        self._refused = None
+        frozen = super()._refresher()
+        refused, self._refused = self._refused, None
+        expiration = frozen.expiration
+        if refused and isinstance(expiration, dt.datetime) and expiration <= self._now():
+            raise SourceFailed(
+                f"SSO-OIDC refused to refresh the expired SSO token ({refused})",
+                kind=KIND.value,
+                evidence=(f"profile '{self._profile_name}'",),
+                fix=f"run `aws sso login --profile {self._profile_name}`",
+            )
+        return frozen
+
+
 def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
     # botocore fixes its token cache directory at import time from the
     # process's home; use the context's home instead.
@@ -122,5 +168,5 @@ def build(candidate: Candidate, inputs: BuildInputs) -> CredentialProvider:
         profile_name=profile,
         cache={},
         token_cache=token_cache,
-        token_provider=SSOTokenProvider(session, cache=token_cache, profile_name=profile),
+        token_provider=_TokenProvider(session, token_cache, profile),
     )

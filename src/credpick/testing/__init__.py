@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ._signin import SigninEndpoint, SigninMode
     from ._simulation import EnvPatcher, RuntimeHandle, Simulation
     from ._sso import SsoPortal
+    from ._sso_oidc import SsoOidcEndpoint, SsoOidcMode
     from ._sts import StsEmulator, StsErrorCode, StsRejecting
 
 _LAZY = {
@@ -46,6 +47,8 @@ _LAZY = {
     "SigninMode": "._signin",
     "Simulation": "._simulation",
     "SocketGuard": "._guard",
+    "SsoOidcEndpoint": "._sso_oidc",
+    "SsoOidcMode": "._sso_oidc",
     "SsoPortal": "._sso",
     "StaticKeyWatch": "._enforce",
     "StsEmulator": "._sts",
@@ -75,6 +78,8 @@ __all__ = [
     "SigninMode",
     "Simulation",
     "SocketGuard",
+    "SsoOidcEndpoint",
+    "SsoOidcMode",
     "SsoPortal",
     "StaticKeyWatch",
     "StsEmulator",

@@ -15,6 +15,7 @@ from credpick.testing._server import (
     text_response,
 )
 from credpick.testing._state import CredentialIssuer, Modes
+from credpick.testing._sts_strict import assumed_role_arn
 
 __all__ = ["ContainerCredentialsEndpoint", "ContainerMode"]
 
@@ -58,6 +59,9 @@ class ContainerCredentialsEndpoint(CredentialIssuer, Modes[ContainerMode], Loopb
         self.role_arn = role_arn
         self._init_mode(mode)
         self._init_credentials(expires_in, account_id)
+
+    def _session_arn(self) -> str | None:
+        return assumed_role_arn(self.role_arn, "credpick-task")
 
     @property
     def full_uri(self) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
@@ -12,7 +14,6 @@ from credpick.testing._server import (
     LoopbackServer,
     Request,
     Response,
-    json_response,
     text_response,
 )
 from credpick.testing._state import CredentialIssuer, Modes
@@ -24,6 +25,10 @@ ImdsMode = Literal["healthy", "imdsv1-only", "token-hangs", "error", "malformed"
 _TOKEN_PATH = "/latest/api/token"
 _CREDS_PREFIX = "/latest/meta-data/iam/security-credentials/"
 _MAX_TTL = 21600  # the real service rejects anything above six hours
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
@@ -39,6 +44,11 @@ class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
         ``error``: every request gets 500.
         ``malformed``: the credentials document is not JSON.
         ``no-role``: no instance profile; the role listing is 404.
+
+    As the real service: a token lives for the TTL its PUT asked for (1 to
+    21600 seconds, else 400) and is refused with 401 after it, by the
+    emulator's ``clock``; a token PUT that carries ``X-Forwarded-For`` is 403;
+    every document, the credentials JSON included, is ``text/plain``.
     """
 
     def __init__(
@@ -49,6 +59,7 @@ class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
         region: str = "us-east-1",
         expires_in: timedelta = timedelta(hours=6),
         instance_id: str = "i-0123456789abcdef0",
+        clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         """Configure the emulator; call :meth:`start` to serve.
 
@@ -58,15 +69,24 @@ class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
             region: Served at ``placement/region``.
             expires_in: Lifetime of issued credentials.
             instance_id: Served at ``instance-id``.
+            clock: The time tokens expire by (aware); move it to expire them.
         """
         super().__init__()
         self._init_mode(mode)
         self.role_name = role_name
         self.region = region
         self.instance_id = instance_id
-        self._init_credentials(expires_in, "123456789012")
+        self.account_id = "123456789012"
+        self._init_credentials(expires_in, self.account_id)
+        self.clock = clock
         self._issued_at = datetime.now(timezone.utc)
-        self._tokens: set[str] = set()
+        self._tokens: dict[str, datetime] = {}
+
+    def _session_arn(self) -> str | None:
+        # An instance profile's session is named after the instance.
+        if self.role_name is None:
+            return None
+        return f"arn:aws:sts::{self.account_id}:assumed-role/{self.role_name}/{self.instance_id}"
 
     @property
     def endpoint(self) -> str:
@@ -113,12 +133,15 @@ class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
             return Hang.HANG
         if mode == "imdsv1-only":
             return text_response(403, "Forbidden")
+        if request.header("X-Forwarded-For") is not None:
+            return text_response(403, "Forbidden")  # IMDS refuses tokens through a proxy
         ttl = request.header("X-aws-ec2-metadata-token-ttl-seconds")
         if ttl is None or not ttl.isdigit() or not 1 <= int(ttl) <= _MAX_TTL:
             return text_response(400, "Bad Request")
         token = "FAKE-IMDS-TOKEN-credpick-" + secrets.token_urlsafe(32)
+        expires = self.clock() + timedelta(seconds=int(ttl))
         with self._lock:
-            self._tokens.add(token)
+            self._tokens[token] = expires
         return Response(
             status=200,
             body=token.encode(),
@@ -128,7 +151,8 @@ class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
     def _token_valid(self, request: Request) -> bool:
         token = request.header("X-aws-ec2-metadata-token")
         with self._lock:
-            return token is not None and token in self._tokens
+            expires = self._tokens.get(token) if token is not None else None
+        return expires is not None and self.clock() < expires
 
     def _metadata(self, path: str, mode: ImdsMode) -> Response:
         if path == "/latest/meta-data/placement/region":
@@ -147,8 +171,7 @@ class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
             return text_response(200, "<html><body>not the credentials</body></html>")
         with self._lock:
             creds, issued_at = self._credentials, self._issued_at
-        return json_response(
-            200,
+        document = json.dumps(
             {
                 "Code": "Success",
                 "LastUpdated": iso8601(issued_at),
@@ -158,4 +181,6 @@ class ImdsEmulator(CredentialIssuer, Modes[ImdsMode], LoopbackServer):
                 "Token": creds.token,
                 "Expiration": creds.expiration_iso,
             },
+            indent=2,  # as IMDS lays it out
         )
+        return text_response(200, document)  # IMDS sends JSON as text/plain

@@ -14,8 +14,9 @@ import secrets
 import shlex
 import string
 import sys
+import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 
@@ -28,7 +29,9 @@ from ._imds import ImdsEmulator, ImdsMode
 from ._server import LoopbackServer
 from ._signin import SigninEndpoint, SigninMode
 from ._sso import SsoPortal
+from ._sso_oidc import SsoOidcEndpoint, SsoOidcMode
 from ._sts import StsEmulator
+from ._sts_strict import IDENTITIES, assumed_role_arn, fake_jwt
 
 if TYPE_CHECKING:
     from ._simulation import Simulation
@@ -58,6 +61,7 @@ class RuntimeHandle:
         emulator: The loopback server standing in for the runtime's endpoint.
         sts: The STS emulator the runtime uses, if any.
         env: The variables the runtime set (secret values included: never print it).
+        oidc: The SSO-OIDC emulator that refreshes the ``sso`` runtime's token.
 
     .. versionadded:: 0.1.0
     """
@@ -67,6 +71,7 @@ class RuntimeHandle:
     emulator: LoopbackServer | None = None
     sts: StsEmulator | None = attrs.field(default=None, repr=False)
     env: dict[str, str] = attrs.field(factory=dict, repr=False)
+    oidc: SsoOidcEndpoint | None = attrs.field(default=None, repr=False)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -133,20 +138,47 @@ def _container(
     return RuntimeHandle(kind, emu.role_arn, emu, env=env)
 
 
+EcsUri = Literal["full", "relative"]
+
+
 def ecs(
-    sim: Simulation, mode: ContainerMode = "healthy", expires_in: dt.timedelta = _HOUR
+    sim: Simulation,
+    mode: ContainerMode = "healthy",
+    expires_in: dt.timedelta = _HOUR,
+    uri: EcsUri = "full",
 ) -> RuntimeHandle:
-    # Real ECS uses the relative URI on 169.254.170.2, which cannot be
-    # redirected; the full URI plus ECS's own variables is the loopback twin.
-    # Its metadata URIs point at the emulator's loopback port too (nothing here
-    # reads them over the network; whatever does stays on loopback).
-    token = "ecs-" + secrets.token_urlsafe(16)
-    extra = {
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
+    _choice("ecs", "uri", uri, get_args(EcsUri))
+    ecs_env = {
         "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
         **_regions(sim),
     }
+    if uri == "relative":
+        return _ecs_relative(sim, mode, expires_in, ecs_env)
+    # The full URI with a token: the loopback twin every client can reach. Its
+    # metadata URIs point at the emulator's loopback port too (nothing here
+    # reads them over the network; whatever does stays on loopback).
+    token = "ecs-" + secrets.token_urlsafe(16)
+    extra = {"AWS_CONTAINER_AUTHORIZATION_TOKEN": token, **ecs_env}
     return _container(sim, SourceKind.ECS, token, mode, expires_in, extra, ecs_metadata=True)
+
+
+def _ecs_relative(
+    sim: Simulation, mode: ContainerMode, expires_in: dt.timedelta, ecs_env: dict[str, str]
+) -> RuntimeHandle:
+    # What a real task gets: a path on the ECS agent (169.254.170.2), no token.
+    # The agent is mapped to this loopback endpoint for credpick (the test-only
+    # Context.ecs_agent_for_tests) and for in-process botocore.
+    _choice("ecs", "mode", mode, get_args(ContainerMode))
+    path = f"/v2/credentials/{uuid.uuid4()}"
+    emu = sim._server(ContainerCredentialsEndpoint(path=path, mode=mode, expires_in=expires_in))
+    sim._map_ecs_agent(f"{emu.host}:{emu.port}")
+    metadata = {
+        "ECS_CONTAINER_METADATA_URI_V4": f"{emu.url}/v4/credpick-simulated",
+        "ECS_CONTAINER_METADATA_URI": f"{emu.url}/v3/credpick-simulated",
+        "ECS_AGENT_URI": f"{emu.url}/api/credpick-simulated",
+    }
+    env = sim._set({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": path, **ecs_env, **metadata})
+    return RuntimeHandle(SourceKind.ECS, emu.role_arn, emu, env=env)
 
 
 def eks_pod_identity(
@@ -167,7 +199,14 @@ def container(
 
 def web_identity(sim: Simulation, role_arn: str | None = None) -> RuntimeHandle:
     sts = sim.sts()
-    token = sim._append(sim.workdir / "web-identity-token", "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl")
+    # A projected service-account token as EKS writes it: STS requires these claims.
+    jwt = fake_jwt(
+        sub="system:serviceaccount:default:credpick",
+        aud="sts.amazonaws.com",
+        iss="https://oidc.eks.us-east-1.amazonaws.com/id/CREDPICKFAKE",
+        lifetime=dt.timedelta(hours=24),
+    )
+    token = sim._append(sim.workdir / "web-identity-token", jwt)
     role = role_arn or _role()
     # What the EKS pod identity webhook injects for IRSA (no session name: the
     # SDK makes one up), plus the loopback STS.
@@ -209,6 +248,10 @@ def github_oidc(
 def lambda_(sim: Simulation) -> RuntimeHandle:
     creds = FakeCredentials.issue(expires_in=dt.timedelta(hours=12))
     name = "credpick-simulated"
+    role = _role("credpick-lambda-role")
+    IDENTITIES.remember(  # so the strict STS reports the execution role
+        creds.access_key_id, str(assumed_role_arn(role, name)), creds.expiration
+    )
     # Lambda's reserved variables, less those that would change how this process
     # and its children run (TZ, PATH, LANG...) and the per-invocation trace id.
     env = sim._set(
@@ -231,22 +274,63 @@ def lambda_(sim: Simulation) -> RuntimeHandle:
             "AWS_SESSION_TOKEN": creds.token,
         }
     )
-    return RuntimeHandle(SourceKind.LAMBDA, _role("credpick-lambda-role"), env=env)
+    return RuntimeHandle(SourceKind.LAMBDA, role, env=env)
 
 
-def sso(sim: Simulation, expired: bool = False, profile: str = "credpick-sso") -> RuntimeHandle:
+SsoToken = Literal["valid", "near-expiry", "expired"]
+# Access-token lifetimes left in the cache, from now: near-expiry is inside
+# botocore's 15-minute refresh window.
+_SSO_TOKEN_LEFT = {
+    "valid": dt.timedelta(hours=8),
+    "near-expiry": dt.timedelta(minutes=5),
+    "expired": -_HOUR,
+}
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sso(
+    sim: Simulation,
+    expired: bool = False,
+    profile: str = "credpick-sso",
+    token: SsoToken = "valid",
+    oidc_mode: SsoOidcMode = "ok",
+) -> RuntimeHandle:
+    # The cache `aws sso login` writes: an access token plus the client
+    # registration and refresh token botocore refreshes it with, through
+    # SSO-OIDC (an SsoOidcEndpoint, at AWS_ENDPOINT_URL_SSO_OIDC).
+    _choice("sso", "token", token, get_args(SsoToken))
+    _choice("sso", "oidc_mode", oidc_mode, get_args(SsoOidcMode))
     access_token = "sso-" + secrets.token_urlsafe(24)
+    client_id = "credpick-client-" + secrets.token_urlsafe(12)
+    client_secret = "FAKE-SECRET-credpick-client-" + secrets.token_urlsafe(24)
+    refresh_token = "refresh-" + secrets.token_urlsafe(24)
     emu = sim._server(SsoPortal(access_token=access_token, account_id=ACCOUNT))
+    oidc = sim._server(
+        SsoOidcEndpoint(
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            portal=emu,
+            mode=oidc_mode,
+        )
+    )
     sim._append(
         sim.config_file,
         (
             f"[profile {profile}]\nsso_session = credpick\nsso_account_id = {ACCOUNT}\n"
             f"sso_role_name = {emu.role_name}\nregion = us-east-1\n\n"
             "[sso-session credpick]\nsso_start_url = https://credpick.awsapps.com/start\n"
-            "sso_region = us-east-1\n\n"
+            "sso_region = us-east-1\nsso_registration_scopes = sso:account:access\n\n"
         ),
     )
-    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=-1 if expired else 8)
+    now = dt.datetime.now(dt.timezone.utc)
+    # expired: the whole login lapsed (token and client registration), so
+    # only `aws sso login` helps; a registration lasts 90 days.
+    left = _SSO_TOKEN_LEFT["expired" if expired else token]
+    registration = now + (-_HOUR if expired else dt.timedelta(days=90))
     cache = sim.sso_cache_dir / (hashlib.sha1(b"credpick").hexdigest() + ".json")
     sim._append(
         cache,
@@ -255,12 +339,22 @@ def sso(sim: Simulation, expired: bool = False, profile: str = "credpick-sso") -
                 "startUrl": "https://credpick.awsapps.com/start",
                 "region": "us-east-1",
                 "accessToken": access_token,
-                "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "expiresAt": _stamp(now + left),
+                "clientId": client_id,
+                "clientSecret": client_secret,
+                "registrationExpiresAt": _stamp(registration),
+                "refreshToken": refresh_token,
             }
         ),
     )
-    env = sim._set({"AWS_PROFILE": profile, "AWS_ENDPOINT_URL_SSO": emu.url})
-    return RuntimeHandle(SourceKind.SSO, _role(emu.role_name), emu, env=env)
+    env = sim._set(
+        {
+            "AWS_PROFILE": profile,
+            "AWS_ENDPOINT_URL_SSO": emu.url,
+            "AWS_ENDPOINT_URL_SSO_OIDC": oidc.url,
+        }
+    )
+    return RuntimeHandle(SourceKind.SSO, _role(emu.role_name), emu, env=env, oidc=oidc)
 
 
 def _dpop_key() -> str:

@@ -134,15 +134,19 @@ class _Handler(BaseHTTPRequestHandler):
             owner._wait_released()
             self.close_connection = True
             return
+        head = self.command == "HEAD"
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
+        # A HEAD reply may carry the length of the body it does not send.
+        if not (head and any(n.lower() == "content-length" for n, _ in reply.headers)):
+            self.send_header("Content-Length", str(len(reply.body)))
         for name, value in reply.headers:
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(reply.body)
+        if not head:
+            self.wfile.write(reply.body)
 
-    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _dispatch
+    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
 
 class _Httpd(ThreadingHTTPServer):

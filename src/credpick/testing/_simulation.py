@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
+from .. import _context
 from .._model import SourceKind, SourceKindName
 from .._near import close_match
 from ..exceptions import ConfigurationError
@@ -228,6 +229,19 @@ class Simulation:
         for name, value in env.items():
             self._patch.setenv(name, value)
         return env
+
+    def _map_ecs_agent(self, host_port: str) -> None:
+        """Send the ECS relative URI to a loopback ``host:port``, until exit.
+
+        For credpick, :attr:`credpick.Context.ecs_agent_for_tests` (through
+        ``Context.from_process()``); for botocore in this process, its
+        fetcher's agent address. Nothing a real process reads changes.
+        """
+        from botocore.utils import ContainerMetadataFetcher
+
+        assert self._patch is not None
+        self._patch.setattr(_context, "_ECS_AGENT_FOR_TESTS", host_port)
+        self._patch.setattr(ContainerMetadataFetcher, "IP_ADDRESS", host_port)
 
     def _unset(self, name: str) -> None:
         assert self._patch is not None

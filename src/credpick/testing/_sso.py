@@ -50,9 +50,24 @@ class SsoPortal(CredentialIssuer, LoopbackServer):
         super().__init__()
         self.access_token = access_token
         self.role_name = role_name
+        self._refreshed: set[str] = set()
         self._init_credentials(expires_in, account_id)
 
+    def _session_arn(self) -> str | None:
+        # Identity Center names the session after the person who logged in.
+        return f"arn:aws:sts::{self.account_id}:assumed-role/{self.role_name}/credpick-person"
+
+    def accept(self, access_token: str) -> None:
+        """Accept another access token too, as one SSO-OIDC just issued.
+
+        Args:
+            access_token: The new token; ``reset()`` forgets it.
+        """
+        with self._lock:
+            self._refreshed.add(access_token)
+
     def _reset_state(self) -> None:
+        self._refreshed.clear()
         self._reissue()
 
     def _handle(self, request: Request) -> Response | Hang:
@@ -60,7 +75,10 @@ class SsoPortal(CredentialIssuer, LoopbackServer):
             return _error(404, "ResourceNotFoundException", "Not Found")
         if request.method != "GET":
             return text_response(405, "Method Not Allowed")
-        if request.header("x-amz-sso_bearer_token") != self.access_token:
+        bearer = request.header("x-amz-sso_bearer_token")
+        with self._lock:
+            known = bearer == self.access_token or bearer in self._refreshed
+        if not known:
             return _error(401, "UnauthorizedException", "Session token not found or invalid")
         role, account = request.query.get("role_name"), request.query.get("account_id")
         if not role or not account:

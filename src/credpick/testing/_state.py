@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Generic, TypeVar
 
 from credpick.testing._fakes import FakeCredentials
+from credpick.testing._sts_strict import IDENTITIES
 
 __all__ = ["CredentialIssuer", "Modes"]
 
@@ -57,7 +58,21 @@ class CredentialIssuer:
     def _init_credentials(self, expires_in: timedelta, account_id: str) -> None:
         self.account_id = account_id
         self._expires_in = expires_in
-        self._credentials = FakeCredentials.issue(expires_in=expires_in, account_id=account_id)
+        self._credentials = self._remember(
+            FakeCredentials.issue(expires_in=expires_in, account_id=account_id)
+        )
+
+    def _session_arn(self) -> str | None:
+        """The assumed-role ARN the issued credentials belong to, if any."""
+        return None
+
+    def _remember(self, creds: FakeCredentials) -> FakeCredentials:
+        # So the strict STS reports this role from GetCallerIdentity, and
+        # refuses the key once it has expired.
+        arn = self._session_arn()
+        if arn is not None:
+            IDENTITIES.remember(creds.access_key_id, arn, creds.expiration)
+        return creds
 
     @property
     def credentials(self) -> FakeCredentials:
@@ -74,14 +89,16 @@ class CredentialIssuer:
         Returns:
             The new credentials, served from now on.
         """
-        fresh = FakeCredentials.issue(
-            expires_in=expires_in or self._expires_in, account_id=self.account_id
+        fresh = self._remember(
+            FakeCredentials.issue(
+                expires_in=expires_in or self._expires_in, account_id=self.account_id
+            )
         )
         with self._lock:
             self._credentials = fresh
         return fresh
 
     def _reissue(self) -> None:
-        self._credentials = FakeCredentials.issue(
-            expires_in=self._expires_in, account_id=self.account_id
+        self._credentials = self._remember(
+            FakeCredentials.issue(expires_in=self._expires_in, account_id=self.account_id)
         )

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 from typing_extensions import Self
 
 from credpick.testing._server import Hang, LoopbackServer, Request, Response
+from credpick.testing._sts_strict import StrictSts
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -39,16 +40,26 @@ _LOOPBACK = "127.0.0.1"
 
 
 class StsEmulator:
-    """moto's STS (and every other moto service) on 127.0.0.1.
+    """moto's STS (and every other moto service) on 127.0.0.1, behind a strict front.
 
     moto keeps its state in process-wide backends, so two emulators in one
-    process share it and :meth:`reset` clears both.
+    process share it and :meth:`reset` clears both. Its ``url`` is a
+    :class:`~credpick.testing._sts_strict.StrictSts` in front of moto, which
+    refuses what real STS refuses (a web identity token without JWT claims or
+    past ``exp``, a call signed with expired emulator-issued keys) and reports
+    an emulator-issued key's assumed role from ``GetCallerIdentity``.
     """
 
-    def __init__(self) -> None:
-        """Configure the emulator; moto is imported on :meth:`start`."""
+    def __init__(self, *, strict: bool = True) -> None:
+        """Configure the emulator; moto is imported on :meth:`start`.
+
+        Args:
+            strict: Put the strict front before moto; False serves moto as is.
+        """
         self._server: ThreadedMotoServer | None = None
         self._port: int | None = None
+        self._front: StrictSts | None = None
+        self.strict = strict
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -79,12 +90,17 @@ class StsEmulator:
             server.start()
             self._port = int(server.get_host_and_port()[1])
             self._server = server
+            if self.strict:
+                self._front = StrictSts((_LOOPBACK, self._port)).start()
         return self
 
     def stop(self) -> None:
         """Stop the server (takes up to ~0.5 s, werkzeug's poll interval)."""
         with self._lock:
             server, self._server, self._port = self._server, None, None
+            front, self._front = self._front, None
+        if front is not None:
+            front.stop()
         if server is not None:
             server.stop()
 
@@ -124,12 +140,23 @@ class StsEmulator:
 
     @property
     def url(self) -> str:
-        """Base URL, for ``endpoint_url=`` or ``AWS_ENDPOINT_URL_STS``."""
+        """Base URL, for ``endpoint_url=`` or ``AWS_ENDPOINT_URL_STS``: the strict front."""
+        front = self._front
+        return front.url if front is not None else self.moto_url
+
+    @property
+    def moto_url(self) -> str:
+        """moto's own URL, without the strict front."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def front(self) -> StrictSts | None:
+        """The strict front, while running with ``strict=True``."""
+        return self._front
 
     def reset(self) -> None:
         """Wipe moto's state (roles, sessions, ...) via ``/moto-api/reset``."""
-        request = urllib.request.Request(self.url + "/moto-api/reset", method="POST")
+        request = urllib.request.Request(self.moto_url + "/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:
             response.read()
 
