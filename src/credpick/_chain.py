@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import botocore.exceptions
+import botocore.parsers
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
 from . import _envvars as ev
@@ -133,6 +134,9 @@ def _failure(exc: Exception, link: AssumeRole, n: int, total: int, caller: str) 
     elif isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
         reason = f"AssumeRole of {role} failed: STS is unreachable ({type(exc).__name__})"
         fix = "check the network path to STS (or AWS_ENDPOINT_URL_STS)"
+    elif isinstance(exc, KeyError | botocore.parsers.ResponseParserError):  # a proxy, a portal
+        reason = f"AssumeRole of {role} failed: STS's reply is missing fields or cannot be parsed"
+        fix = "check that AWS_ENDPOINT_URL_STS, if set, points at STS"
     elif isinstance(exc, botocore.exceptions.NoRegionError):  # a custom STS endpoint needs one
         reason = f"AssumeRole of {role} failed: no region to sign the STS request for"
         fix = "set AWS_REGION, or pass region_name="

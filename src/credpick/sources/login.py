@@ -16,6 +16,7 @@ from typing import Any
 
 import botocore.credentials
 import botocore.exceptions
+import botocore.parsers
 
 from .._context import Context
 from .._mask import mask_key_id
@@ -149,9 +150,19 @@ def _failure(exc: Exception, candidate: Candidate) -> SourceFailed:
     elif isinstance(exc, botocore.credentials.LoginTokenLoadError):
         reason = "the cached login session cannot be used"
         fix = f"run `aws login --profile {profile}`"
-    elif isinstance(exc, botocore.exceptions.EndpointConnectionError | ConnectionError):
-        reason = "the sign-in service is unreachable"
+    elif isinstance(
+        exc,
+        botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError | ConnectionError,
+    ):  # timeouts too: signing in again cannot help
+        reason = f"the sign-in service is unreachable ({type(exc).__name__})"
         fix = "check the network path to the sign-in service (or AWS_ENDPOINT_URL_SIGNIN)"
+    elif isinstance(exc, botocore.exceptions.ClientError):  # a 5xx or throttling: the service's
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        reason = f"the sign-in service refused the refresh with {code}"
+        fix = "try again later; if it persists, run `aws login` again"
+    elif isinstance(exc, KeyError | botocore.parsers.ResponseParserError):
+        reason = "the sign-in service's reply is missing fields or cannot be parsed"
+        fix = "check that AWS_ENDPOINT_URL_SIGNIN, if set, points at the sign-in service"
     else:
         reason = f"refreshing the login session failed: {type(exc).__name__}"
         fix = f"run `aws login --profile {profile}`"
