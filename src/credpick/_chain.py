@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import botocore.exceptions
+import botocore.parsers
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
 from . import _envvars as ev
@@ -124,15 +125,24 @@ def _fix(code: str, link: AssumeRole, caller: str) -> str:
     return f"{fix}; if the role's owner requires an external id, pass AssumeRole(external_id=...)"
 
 
-def _failure(exc: Exception, link: AssumeRole, n: int, total: int, caller: str) -> SourceFailed:
+def _failure(
+    exc: Exception, link: AssumeRole, n: int, total: int, caller: str, sts: str
+) -> SourceFailed:
     # Written from the error code, never from STS's message, as in _failures.translate.
+    # ``sts`` is the place: "STS at URL (AWS_ENDPOINT_URL_STS)" or its default endpoint.
     role = link.role_arn
     if isinstance(exc, botocore.exceptions.ClientError):
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-        reason, fix = f"AssumeRole of {role} was rejected with {code}", _fix(code, link, caller)
+        reason = f"AssumeRole of {role} was rejected with {code} by {sts}"
+        fix = _fix(code, link, caller)
     elif isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
-        reason = f"AssumeRole of {role} failed: STS is unreachable ({type(exc).__name__})"
+        reason = f"AssumeRole of {role} failed: {sts} is unreachable ({type(exc).__name__})"
         fix = "check the network path to STS (or AWS_ENDPOINT_URL_STS)"
+    elif isinstance(exc, KeyError | botocore.parsers.ResponseParserError):  # a proxy, a portal
+        reason = (
+            f"AssumeRole of {role} failed: the reply of {sts} is missing fields or cannot be parsed"
+        )
+        fix = "check that AWS_ENDPOINT_URL_STS, if set, points at STS"
     elif isinstance(exc, botocore.exceptions.NoRegionError):  # a custom STS endpoint needs one
         reason = f"AssumeRole of {role} failed: no region to sign the STS request for"
         fix = "set AWS_REGION, or pass region_name="
@@ -147,7 +157,7 @@ def _failure(exc: Exception, link: AssumeRole, n: int, total: int, caller: str) 
 
 
 def _refresher(
-    fetcher: Any, link: AssumeRole, n: int, total: int, caller: str
+    fetcher: Any, link: AssumeRole, n: int, total: int, caller: str, sts: str
 ) -> Callable[[], Any]:
     def refresh() -> Any:
         failure: CredpickError | None = None
@@ -158,7 +168,7 @@ def _refresher(
             except CredpickError as exc:  # the previous link failed, and said so
                 failure = exc.with_traceback(None)
             except Exception as exc:
-                failure = _failure(exc, link, n, total, caller)
+                failure = _failure(exc, link, n, total, caller, sts)
         # Raised outside the except block: no __context__ to reach STS's reply.
         assert failure is not None
         raise failure
@@ -182,6 +192,7 @@ def assume(base: Any, chain: Sequence[AssumeRole], inputs: BuildInputs, caller: 
         SourceFailed: A link could not be assumed, now or on a later refresh.
     """
     credentials = base
+    sts = inputs.context.endpoint_place("sts", "STS")
     for n, link in enumerate(chain, 1):
         lifetime = link.duration_seconds or _STS_DEFAULT_DURATION
         fetcher = AssumeRoleCredentialFetcher(
@@ -191,7 +202,7 @@ def assume(base: Any, chain: Sequence[AssumeRole], inputs: BuildInputs, caller: 
             extra_args=_extra_args(link),
             expiry_window_seconds=min(15 * 60, lifetime // 3),  # as the advisory window
         )
-        refresh = _refresher(fetcher, link, n, len(chain), caller)
+        refresh = _refresher(fetcher, link, n, len(chain), caller, sts)
         credentials = _LinkCredentials(refresh, lifetime)
         credentials.get_frozen_credentials()  # fail now, not on first call
         caller = link.role_arn

@@ -251,6 +251,18 @@ class Context:
                 return var
         return "default profile"
 
+    def endpoint_place(self, service: str, label: str) -> str:
+        """``label at URL (VARIABLE)`` when an override sets the service's endpoint,
+        else ``label (its default endpoint)``: the place an error names."""
+        url = self.endpoint_url(service)
+        if url is None:
+            return f"{label} (its default endpoint)"
+        from ._mask import display_url
+
+        specific = f"{ev.ENDPOINT_URL}_{service.upper().replace('-', '_')}"
+        variable = specific if self.get(specific) else ev.ENDPOINT_URL
+        return f"{label} at {display_url(url)} ({variable})"
+
     def endpoint_url(self, service: str) -> str | None:
         """The endpoint override botocore would use for ``service``, if any.
 

@@ -55,18 +55,19 @@ _FETCHERS = ("container-role",)
 
 
 def _service_endpoint(ctx: Context | None, service: str, label: str) -> str:
-    """``label at URL (VARIABLE)`` when an override sets it, else ``label (its default endpoint)``."""
-    url = ctx.endpoint_url(service) if ctx is not None else None
-    if url is None or ctx is None:
+    if ctx is None:
         return f"{label} (its default endpoint)"
-    specific = f"{ev.ENDPOINT_URL}_{service.upper()}"
-    variable = specific if ctx.get(specific) else ev.ENDPOINT_URL
-    return f"{label} at {display_url(url)} ({variable})"
+    return ctx.endpoint_place(service, label)
 
 
 def where(exc: BaseException, chosen: Candidate, ctx: Context | None) -> str:
     """The place that failed, in words: an endpoint and what set it."""
     kind = chosen.kind
+    from .sources import BY_KIND
+
+    own = getattr(BY_KIND.get(kind), "place", None)  # a source that says where it asks
+    if own is not None and ctx is not None:
+        return str(own(chosen, ctx))
     if kind in _STS_KINDS:
         return _service_endpoint(ctx, "sts", "STS")
     if kind is SourceKind.SSO:

@@ -26,6 +26,8 @@ _VARIABLE = {
     "sts": "AWS_ENDPOINT_URL_STS",
     "github": "ACTIONS_ID_TOKEN_REQUEST_URL",
     "sso": "AWS_ENDPOINT_URL_SSO",
+    "signin": "AWS_ENDPOINT_URL_SIGNIN",
+    "assume": "AWS_ENDPOINT_URL_STS",
 }
 _TOKEN_VARIABLE = {
     "eks-pod-identity": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
@@ -35,11 +37,15 @@ _TOKEN_VARIABLE = {
 
 def _places(rig: Rig, case: Case) -> list[str]:
     """What the error may name for the place that failed: any one will do."""
+    if case.fault == "AWS_ROLE_ARN without a token file":
+        return ["AWS_WEB_IDENTITY_TOKEN_FILE"]
     if case.fault.startswith("token file"):
         return [_TOKEN_VARIABLE[case.source]]
+    if case.fault.startswith("login cache"):
+        return ["login cache", "aws login"]
     if case.fault.startswith("SSO token"):
         return ["sso cache", "aws sso login"]
-    endpoint = rig.sts if case.fault.startswith("STS ") else rig.endpoint
+    endpoint = rig.sts if case.fault.startswith(("STS ", "STS:")) else rig.endpoint
     assert endpoint is not None
     return [urlsplit(endpoint.url).netloc, _VARIABLE[rig.family]]
 
@@ -67,7 +73,8 @@ def test_every_failure_names_its_source_place_and_fix(
     assert seen, "the case raised no SourceFailed"
     for places, failure in seen:
         text = "\n".join([str(failure), *failure.evidence])
-        assert failure.kind == case.source
+        kind = case.source.split(" (")[0]  # "assume-role (EcsContainer)": the row's label
+        assert failure.kind == kind
         assert failure.fix, f"no fix: {failure}"
-        assert str(failure).startswith(f"{case.source}: "), str(failure)
+        assert str(failure).startswith(f"{kind}: "), str(failure)
         assert any(p in text for p in places), f"names none of {places}: {text}"

@@ -69,4 +69,7 @@ def botocore_provider(inputs: BuildInputs, method: str) -> CredentialProvider:
         provider._profile_provider_builder = _BoundedProfileProviders(
             builder, inputs.context.timeouts.process
         )
+    if method == "assume-role" and hasattr(provider, "_client_creator"):
+        # botocore's own STS client waits 60 s per read, four times: bound it like ours.
+        provider._client_creator = inputs.client_creator()
     return provider  # type: ignore[no-any-return]

@@ -16,6 +16,7 @@ from typing import Any
 
 import botocore.credentials
 import botocore.exceptions
+import botocore.parsers
 
 from .._context import Context
 from .._mask import mask_key_id
@@ -135,8 +136,15 @@ def detect(ctx: Context) -> list[Candidate]:
     ]
 
 
-def _failure(exc: Exception, candidate: Candidate) -> SourceFailed:
-    """A SourceFailed written from the error's type, never from its message."""
+def place(candidate: Candidate, ctx: Context) -> str:
+    """What a failure of this source names as the place (see ``credpick._failures``)."""
+    return ctx.endpoint_place("signin", "the sign-in service")
+
+
+def _failure(exc: Exception, candidate: Candidate, service: str) -> SourceFailed:
+    """A SourceFailed written from the error's type, never from its message.
+
+    ``service`` is the sign-in service as a place: its endpoint and what set it."""
     profile = candidate.profile or "default"
     if isinstance(exc, botocore.exceptions.MissingDependencyException):
         reason, fix = "the login provider needs botocore[crt], which is missing", EXTRA
@@ -149,17 +157,31 @@ def _failure(exc: Exception, candidate: Candidate) -> SourceFailed:
     elif isinstance(exc, botocore.credentials.LoginTokenLoadError):
         reason = "the cached login session cannot be used"
         fix = f"run `aws login --profile {profile}`"
-    elif isinstance(exc, botocore.exceptions.EndpointConnectionError | ConnectionError):
-        reason = "the sign-in service is unreachable"
+    elif isinstance(
+        exc,
+        botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError | ConnectionError,
+    ):  # timeouts too: signing in again cannot help
+        reason = f"{service} is unreachable ({type(exc).__name__})"
         fix = "check the network path to the sign-in service (or AWS_ENDPOINT_URL_SIGNIN)"
+    elif isinstance(exc, botocore.exceptions.ClientError):  # a 5xx or throttling: the service's
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        reason = f"{service} refused the refresh with {code}"
+        fix = "try again later; if it persists, run `aws login` again"
+    elif isinstance(exc, KeyError | botocore.parsers.ResponseParserError):
+        reason = f"the reply of {service} is missing fields or cannot be parsed"
+        fix = "check that AWS_ENDPOINT_URL_SIGNIN, if set, points at the sign-in service"
     else:
         reason = f"refreshing the login session failed: {type(exc).__name__}"
         fix = f"run `aws login --profile {profile}`"
-    evidence = (*candidate.evidence, f"cause: {type(exc).__module__}.{type(exc).__name__}")
+    evidence = (
+        *candidate.evidence,
+        f"refreshed through {service}",
+        f"cause: {type(exc).__module__}.{type(exc).__name__}",
+    )
     return SourceFailed(reason, kind=KIND.value, evidence=evidence, fix=fix)
 
 
-def _clean(call: Callable[[], Any], candidate: Candidate) -> Any:
+def _clean(call: Callable[[], Any], candidate: Candidate, service: str) -> Any:
     """Run ``call``; a failure becomes a SourceFailed raised outside the ``except``."""
     failure: SourceFailed | None = None
     try:
@@ -167,7 +189,7 @@ def _clean(call: Callable[[], Any], candidate: Candidate) -> Any:
     except CredpickError:
         raise
     except Exception as exc:  # the errors quote the cache or the service's reply
-        failure = _failure(exc, candidate)
+        failure = _failure(exc, candidate, service)
     raise failure
 
 
@@ -179,6 +201,7 @@ class LoginProvider:
     def __init__(self, candidate: Candidate, inputs: BuildInputs) -> None:
         session = inputs.botocore_session
         self._candidate = candidate
+        self._service = place(candidate, inputs.context)
         self._provider = botocore.credentials.LoginProvider(
             load_config=lambda: session.full_config,
             client_creator=inputs.client_creator(),
@@ -187,10 +210,10 @@ class LoginProvider:
         )
 
     def load(self) -> Any:
-        credentials = _clean(self._provider.load, self._candidate)
+        credentials = _clean(self._provider.load, self._candidate, self._service)
         refresh = getattr(credentials, "_refresh_using", None)
         if callable(refresh):  # later refreshes fail as cleanly as the first load
-            credentials._refresh_using = lambda: _clean(refresh, self._candidate)
+            credentials._refresh_using = lambda: _clean(refresh, self._candidate, self._service)
         return credentials
 
 

@@ -82,21 +82,29 @@ def sts_error(code: str, status: int = 400, message: str = "injected fault") -> 
 def sts_credentials(
     credentials: FakeCredentials,
     role_arn: str = "arn:aws:iam::123456789012:role/credpick-test-role",
+    action: str = "AssumeRoleWithWebIdentity",
 ) -> Response:
-    """A successful ``AssumeRoleWithWebIdentity`` reply carrying ``credentials``.
+    """A successful STS reply carrying ``credentials``.
 
     Args:
         credentials: What to hand out (may be already expired).
         role_arn: The role the credentials claim to belong to.
+        action: ``"AssumeRoleWithWebIdentity"`` or ``"AssumeRole"``: botocore
+            parses the reply by the action's element names.
 
     Returns:
         The response.
     """
     account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "123456789012"
     role = role_arn.rsplit("/", 1)[-1]
+    subject = (
+        "    <SubjectFromWebIdentityToken>system:serviceaccount:x:y</SubjectFromWebIdentityToken>\n"
+        if action == "AssumeRoleWithWebIdentity"
+        else ""
+    )
     body = (
-        f'<AssumeRoleWithWebIdentityResponse xmlns="{_STS_NS}">\n'
-        "  <AssumeRoleWithWebIdentityResult>\n"
+        f'<{action}Response xmlns="{_STS_NS}">\n'
+        f"  <{action}Result>\n"
         "    <Credentials>\n"
         f"      <AccessKeyId>{credentials.access_key_id}</AccessKeyId>\n"
         f"      <SecretAccessKey>{escape(credentials.secret_access_key)}</SecretAccessKey>\n"
@@ -107,10 +115,10 @@ def sts_credentials(
         f"      <Arn>arn:aws:sts::{account}:assumed-role/{escape(role)}/credpick</Arn>\n"
         "      <AssumedRoleId>AROAFAKEFAKEFAKEFAKE:credpick</AssumedRoleId>\n"
         "    </AssumedRoleUser>\n"
-        "    <SubjectFromWebIdentityToken>system:serviceaccount:x:y</SubjectFromWebIdentityToken>\n"
-        "  </AssumeRoleWithWebIdentityResult>\n"
+        f"{subject}"
+        f"  </{action}Result>\n"
         f"  <ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>\n"
-        "</AssumeRoleWithWebIdentityResponse>\n"
+        f"</{action}Response>\n"
     )
     return Response(status=200, body=body.encode(), content_type="text/xml")
 

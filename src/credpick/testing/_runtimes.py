@@ -365,7 +365,15 @@ def _dpop_key() -> str:
         return "-----BEGIN EC PRIVATE KEY-----\nbm8tY3J0\n-----END EC PRIVATE KEY-----\n"
     import base64
 
-    der = EC.new_generate(ECType.P_256).export_key(ECExportFormat.SEC1)
+    # awscrt cannot read back some SEC1 keys it exports (AWS_ERROR_CAL_UNSUPPORTED_KEY_FORMAT,
+    # a few percent of keys), which made botocore's refresh fail at random: keep one it reads.
+    for _ in range(64):
+        der = EC.new_generate(ECType.P_256).export_key(ECExportFormat.SEC1)
+        try:
+            EC.new_key_from_der_data(der)
+        except RuntimeError:
+            continue
+        break
     body = base64.b64encode(der).decode()
     return f"-----BEGIN EC PRIVATE KEY-----\n{body}\n-----END EC PRIVATE KEY-----\n"
 
