@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 import credpick
+from credpick import SourceKind
 from credpick.testing import Simulation
 
 from .conftest import ClientRun, StsRecorder, run_client
@@ -21,21 +22,7 @@ SETS_REGION = {"lambda", "ecs", "eks-pod-identity", "web-identity", "github-oidc
 MINTS_PER_CALL = {"credential-process"}
 #: The CLI cannot use these at all (no GitHub OIDC provider in botocore).
 CLI_CANNOT = {"github-oidc"}
-KINDS = [
-    "lambda",
-    "ecs",
-    "eks-pod-identity",
-    "web-identity",
-    "github-oidc",
-    "ec2-instance-profile",
-    "sso",
-    "login",
-    "assume-role",
-    "credential-process",
-    "container",
-    "env-session",
-    "static",
-]
+KINDS = [kind.value for kind in SourceKind]  # every emulated runtime
 
 
 def cli_identity(aws_cli: str) -> ClientRun:
