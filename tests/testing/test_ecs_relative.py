@@ -111,5 +111,5 @@ def test_the_stand_in_must_be_a_loopback_host_and_port(make_context: Any, value:
 
 
 def test_the_uri_option_is_checked(credpick_runtime: Simulation) -> None:
-    with pytest.raises(ValueError, match="uri must be one of 'full', 'relative'"):
+    with pytest.raises(ConfigurationError, match="uri must be one of 'full', 'relative'"):
         credpick_runtime.use("ecs", uri="absolute")
