@@ -143,6 +143,9 @@ def _number(found: tuple[str, str] | None, *, whole: bool, top: float) -> float 
     return number
 
 
+# Per context: detection asks several times (gate, endpoint, deadline). A
+# Context compares by identity, so two snapshots never share an entry.
+@functools.lru_cache(maxsize=16)
 def settings(ctx: Context) -> Settings:
     """The metadata settings of this context.
 
