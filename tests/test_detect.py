@@ -216,3 +216,27 @@ def test_the_readme_snippet_warns_once(
     with caplog.at_level(logging.WARNING, logger="credpick"):
         credpick.detect()
     assert [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()] != []
+
+
+def test_the_once_only_memory_of_warnings_is_bounded_oldest_first(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    import collections
+
+    from credpick import _detect
+
+    monkeypatch.setattr(_detect, "_WARNED", collections.OrderedDict())
+    monkeypatch.setattr(_detect, "_WARNED_MAX", 3)
+    ctx = credpick.Context(env={}, home=tmp_path)
+
+    def levels(*names: str) -> list[int]:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="credpick"):
+            for name in names:
+                _detect._warn_once(ctx, "key %s ignored", name)
+        return [r.levelno for r in caplog.records]
+
+    assert levels("a", "b", "c") == [logging.WARNING] * 3
+    assert levels("a") == [logging.DEBUG]  # three remembered: the cap is not yet passed
+    assert levels("d") == [logging.WARNING]  # the fourth pushes out the oldest, "b"
+    assert levels("a", "c", "b") == [logging.DEBUG, logging.DEBUG, logging.WARNING]
