@@ -6,9 +6,9 @@ to nothing until a process actually asks for credentials.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _lazy
 from .exceptions import (
     ConfigurationError,
     CredpickError,
@@ -128,12 +128,7 @@ __all__ = [
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'credpick' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, __name__), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
+        return _lazy.attribute(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:

@@ -13,8 +13,9 @@ Names are imported on first use (PEP 562), as in :mod:`credpick`.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from .. import _lazy
 
 if TYPE_CHECKING:
     from ._audit import audit
@@ -53,12 +54,7 @@ __all__ = [
 if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'credpick.migrate' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, __name__), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
+        return _lazy.attribute(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:
