@@ -166,6 +166,16 @@ def test_an_unknown_profile_is_a_configuration_error(instance: Simulation) -> No
     assert "ghost" in str(info.value)
 
 
+def test_a_misspelt_profile_gets_the_close_match(instance: Simulation) -> None:
+    write(instance.config_file, "[profile prod]\nregion = eu-west-1\n")
+    session = boto3.Session()
+    session._session.set_config_variable("profile", "prodd")
+    with pytest.raises(credpick.ConfigurationError) as info:
+        credpick.wrap(session)
+    assert info.value.reason == "the session's profile 'prodd' is not defined; did you mean 'prod'?"
+    assert info.value.fix == "build the session with profile_name='prod'"
+
+
 def test_not_a_session_is_a_configuration_error() -> None:
     with pytest.raises(credpick.ConfigurationError):
         credpick.wrap(boto3.client("sts", region_name="us-east-1"))

@@ -17,7 +17,7 @@ import boto3
 import botocore.exceptions
 import botocore.session
 
-from . import _redact, _validate
+from . import _near, _redact, _validate
 from ._detection import check_policy
 from ._keys import KeyClass, classify, why_refused
 from ._model import Candidate
@@ -111,6 +111,15 @@ def resolved_credentials(bs: Any) -> tuple[Any, KeyClass]:
     return credentials, keys
 
 
+def _known_profiles(bs: Any) -> tuple[str, ...]:
+    # Names only, from botocore's own parse of the files; a file it cannot
+    # read gives no suggestion rather than a second error.
+    try:
+        return tuple(bs.available_profiles)
+    except Exception:  # a suggestion is a nicety, never a second error
+        return ()
+
+
 def _resolve(bs: Any) -> tuple[Any, KeyClass | None, CredpickError | None]:
     # Messages from the error's type and botocore's structured kwargs only: a
     # credential_process's stderr, or a reply, is in its text.
@@ -120,12 +129,17 @@ def _resolve(bs: Any) -> tuple[Any, KeyClass | None, CredpickError | None]:
         _redact.remember(*_redact.credentials_secrets(credentials))
     except botocore.exceptions.ProfileNotFound as exc:
         profile = exc.kwargs.get("profile", "?")
+        known = _known_profiles(bs)
+        near = _near.close_match(profile, known)
         return (
             None,
             None,
             ConfigurationError(
-                f"the session's profile '{profile}' is not defined",
-                fix="define the profile in the AWS config file, or build the session without it",
+                f"the session's profile '{profile}' is not defined"
+                + _near.did_you_mean(profile, known),
+                fix=f"build the session with profile_name='{near}'"
+                if near
+                else "define the profile in the AWS config file, or build the session without it",
             ),
         )
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
