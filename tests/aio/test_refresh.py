@@ -264,7 +264,7 @@ def test_the_loop_is_never_held_while_credentials_refresh(
 
     async def main() -> tuple[float, float, str]:
         credentials = await (await credpick.aio.session(timeouts=SLOW)).get_credentials()
-        second = emulator.rotate(expires_in=dt.timedelta(hours=6))
+        emulator.rotate(expires_in=dt.timedelta(hours=6))
         with time_machine.travel(first.expiration - dt.timedelta(minutes=5), tick=False):
             worst, took = await _while_ticking(credentials.get_frozen_credentials)
         return worst, took, (await credentials.get_frozen_credentials()).access_key
