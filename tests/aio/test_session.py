@@ -71,7 +71,7 @@ def test_the_session_carries_region_profile_and_app_id(credpick_runtime: Simulat
     assert session.get_config_variable("config_file") == str(credpick_runtime.config_file)
 
 
-def test_the_instance_region_is_asked_off_the_loop_when_nothing_else_sets_it(
+def test_the_instance_region_is_asked_at_build_when_nothing_else_sets_it(
     monkeypatch: pytest.MonkeyPatch, credpick_runtime: Simulation
 ) -> None:
     monkeypatch.delenv("AWS_REGION", raising=False)
