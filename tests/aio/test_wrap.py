@@ -125,6 +125,16 @@ def test_an_undefined_profile_is_a_configuration_error(credpick_runtime: Simulat
         _wrap(AioSession(profile="nope"))
 
 
+def test_a_misspelt_profile_gets_the_close_match(credpick_runtime: Simulation) -> None:
+    """As credpick.wrap() says it; the files are read for the suggestion off the loop."""
+    credpick_runtime._append(credpick_runtime.config_file, "[profile prod]\nregion = eu-west-1\n")
+    with pytest.raises(credpick.ConfigurationError) as info:
+        _wrap(AioSession(profile="prodd"))
+    assert info.value.reason == "the session's profile 'prodd' is not defined; did you mean 'prod'?"
+    assert info.value.fix == "build the session with profile_name='prod'"
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
 def test_a_sync_session_is_a_configuration_error_pointing_at_credpick_wrap() -> None:
     import boto3
 
