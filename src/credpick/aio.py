@@ -117,10 +117,12 @@ def _threaded_refresh(credentials: Any) -> Any:
 async def _aio_credentials(credentials: Any) -> Any:
     frozen, expiry = await asyncio.to_thread(_snapshot, credentials)
     method = getattr(credentials, "method", "credpick")
+    # botocore carries the account on credentials since 1.37; older ones take no such argument.
     account = getattr(frozen, "account_id", None)
+    extra = {"account_id": account} if account is not None else {}
     if not callable(getattr(credentials, "_refresh_using", None)) or expiry is None:
         return AioCredentials(
-            frozen.access_key, frozen.secret_key, frozen.token, method=method, account_id=account
+            frozen.access_key, frozen.secret_key, frozen.token, method=method, **extra
         )
     return AioRefreshableCredentials(
         frozen.access_key,
@@ -133,7 +135,7 @@ async def _aio_credentials(credentials: Any) -> Any:
         # The source's own windows (botocore's defaults, or what its provider set).
         advisory_timeout=credentials._advisory_refresh_timeout,
         mandatory_timeout=credentials._mandatory_refresh_timeout,
-        account_id=account,
+        **extra,
     )
 
 

@@ -31,10 +31,24 @@ from .test_faults import CASES, REFUSED, Case
 AIO_CASES = [c for c in CASES if c.outcome != REFUSED]
 
 
+class _Runner:
+    """One event loop for a whole case, as a service has (``asyncio.Runner`` is 3.11+)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, coroutine: Any) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        self.loop.close()
+
+
 class _Credentials:
     """aiobotocore's credentials, read the way the matrix reads botocore's."""
 
-    def __init__(self, runner: asyncio.Runner, credentials: Any) -> None:
+    def __init__(self, runner: _Runner, credentials: Any) -> None:
         self._runner = runner
         self._credentials = credentials
         self.method = credentials.method
@@ -46,7 +60,7 @@ class _Credentials:
 class _Session:
     """An AioSession, seen through the matrix's sync calls; every await on one loop."""
 
-    def __init__(self, runner: asyncio.Runner, session: Any) -> None:
+    def __init__(self, runner: _Runner, session: Any) -> None:
         self._runner = runner
         self.aio = session
 
@@ -59,16 +73,19 @@ def through_aio(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The matrix's ``credpick.session(...)`` builds through ``credpick.aio.session(...)``;
     the list records the type of each session the async path built."""
     built: list[str] = []
-    with asyncio.Runner() as runner:
+    runner = _Runner()
 
-        def session(**kwargs: Any) -> _Session:
-            built.append("called")
-            aio = runner.run(credpick.aio.session(**kwargs))
-            built[-1] = type(aio).__name__
-            return _Session(runner, aio)
+    def session(**kwargs: Any) -> _Session:
+        built.append("called")
+        aio = runner.run(credpick.aio.session(**kwargs))
+        built[-1] = type(aio).__name__
+        return _Session(runner, aio)
 
-        monkeypatch.setattr(credpick, "session", session)
+    monkeypatch.setattr(credpick, "session", session)
+    try:
         yield built
+    finally:
+        runner.close()
 
 
 @pytest.mark.usefixtures("no_retry_sleep")
