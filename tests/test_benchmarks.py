@@ -72,3 +72,32 @@ def test_quick_run_writes_the_report(tmp_path: Path) -> None:
     # The table is printed, and no fake secret is.
     assert "| target | goal | measured | met |" in done.stdout
     assert "FAKE-SECRET" not in done.stdout + done.stderr + out.read_text(encoding="utf-8")
+
+
+AIO = ROOT / "benchmarks" / "aio.py"
+
+
+def test_quick_aio_run_compares_every_runtime(tmp_path: Path) -> None:
+    """benchmarks/aio.py, one pair per runtime: credpick.aio beside plain aiobotocore."""
+    pytest.importorskip("aiobotocore", reason="benchmarks/aio.py needs credpick[aio]")
+    out = tmp_path / "aio.json"
+    done = subprocess.run(
+        [sys.executable, str(AIO), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["quick"] is True and report["blocked_connections"] == []
+    assert set(report["runtimes"]) == {
+        "lambda", "ecs", "eks-pod-identity", "web-identity", "github-oidc",
+        "ec2-instance-profile", "sso", "login", "assume-role", "credential-process", "container",
+        "env-session", "static",
+    }  # fmt: skip
+    for kind, row in report["runtimes"].items():
+        assert row["credpick_outcome"] == "ok", kind
+        _stats(row["credpick_ms"])
+    assert "| runtime | credpick.aio ms | aiobotocore ms |" in done.stdout
+    assert "FAKE-SECRET" not in done.stdout + done.stderr + out.read_text(encoding="utf-8")

@@ -20,6 +20,8 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_doc_examples_run(page: Path) -> None:
     blocks = BLOCK.findall(page.read_text(encoding="utf-8"))
+    if any("credpick.aio" in code for code in blocks):  # docs/aio.md: the aio extra
+        pytest.importorskip("aiobotocore", reason="needs credpick[aio]")
     namespace: dict[str, object] = {"__name__": "__doc_example__"}
     with Simulation() as sim:
         sim.use("ec2-instance-profile")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -107,3 +108,29 @@ def test_ci_check_script() -> None:
     assert wrong_role.returncode == 1
     with Simulation():
         assert gate().returncode == 3
+
+
+def test_aio_example_signs_with_the_role_not_the_stray_key(_sts_server: object) -> None:
+    pytest.importorskip("aiobotocore", reason="examples/aio_app.py needs credpick[aio]")
+    with Simulation(sts=_sts_server) as sim:  # type: ignore[arg-type]
+        handles = [sim.use("web-identity"), sim.use("static")]
+        done = run("aio_app.py")
+    assert done.returncode == 0, done.stderr
+    assert "aiobotocore signs as arn:aws:sts::123456789012:assumed-role/credpick-test-role/" in (
+        done.stdout
+    )
+    aioboto3 = importlib.util.find_spec("aioboto3") is not None
+    if aioboto3:
+        assert "aioboto3 signs as arn:aws:sts::123456789012:assumed-role/" in done.stdout
+    else:
+        assert "aioboto3 skipped: it is not installed" in done.stdout
+    for secret in _secrets(*handles):
+        assert secret not in done.stdout + done.stderr
+
+
+def test_aio_example_without_credentials_says_why(_sts_server: object) -> None:
+    pytest.importorskip("aiobotocore", reason="examples/aio_app.py needs credpick[aio]")
+    with Simulation(sts=_sts_server):  # type: ignore[arg-type]
+        done = run("aio_app.py")
+    assert done.returncode == 1 and "no safe credentials: " in done.stdout
+    assert "Traceback" not in done.stderr

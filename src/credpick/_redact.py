@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 REDACTED = "<redacted>"
 #: Loggers whose records are redacted inside the boundary.
-WATCHED = ("botocore", "urllib3", "boto3", "s3transfer")
+WATCHED = ("botocore", "urllib3", "boto3", "s3transfer", "aiobotocore", "aiohttp")
 _MIN_KNOWN = 8  # shorter "secrets" would redact ordinary words
 
 # Field names that carry a secret, in every spelling the wire formats use:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+import attrs
 import boto3
 import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver
@@ -33,6 +34,7 @@ from .exceptions import CredpickError, SourceFailed
 if TYPE_CHECKING:
     from ._chain import AssumeRole
     from .sources import BuildInputs
+    from .sources._base import ExplicitKeys
 
 
 class _Loaded(CredentialProvider):  # type: ignore[misc]
@@ -275,8 +277,64 @@ def session(
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0 Arguments are checked, with ``ConfigurationError``.
     """
-    wrong = argument_error(
+    resolved = resolve(
         "session",
+        policy=policy,
+        profile_name=profile_name,
+        role_arn=role_arn,
+        region_name=region_name,
+        timeouts=timeouts,
+        context=context,
+        assume_role=assume_role,
+        aws_access_key_id=aws_access_key_id,
+        aws_secret_access_key=aws_secret_access_key,
+        aws_session_token=aws_session_token,
+    )
+    # The caller's raw keys leave this frame's locals: an error's traceback keeps them.
+    del aws_access_key_id, aws_secret_access_key, aws_session_token
+    if isinstance(resolved, CredpickError):
+        raise resolved
+    detection, context, policy, given = resolved
+    built = build(detection, context, policy, given)
+    return boto3.Session(botocore_session=built.session, region_name=detection.region)
+
+
+@attrs.frozen
+class Built:
+    """A botocore session whose credentials are loaded and checked, and what was loaded.
+
+    ``credentials`` are botocore's (refreshing as botocore's do); ``credpick.aio``
+    hands them to aiobotocore's own refreshable credentials.
+    """
+
+    session: Any
+    credentials: Any = attrs.field(repr=False)
+    features: frozenset[str]
+
+
+def resolve(
+    where: str,
+    *,
+    policy: Policy | None,
+    region_name: str | None,
+    profile_name: str | None,
+    role_arn: str | None,
+    timeouts: Timeouts | None,
+    context: Context | None,
+    assume_role: AssumeRole | Sequence[AssumeRole] | None,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    aws_session_token: str | None = None,
+) -> tuple[Detection, Context, Policy, ExplicitKeys | None] | CredpickError:
+    """Check the arguments, detect, and apply the policy: the pick, or its error.
+
+    Shared by :func:`session` and ``credpick.aio.session`` (``where`` names the
+    function in an argument's error), so both decide the same way. The error is
+    returned, not raised: the caller drops the keys from its frame first, so no
+    traceback keeps them.
+    """
+    wrong = argument_error(
+        where,
         policy=policy,
         timeouts=timeouts,
         context=context,
@@ -288,8 +346,7 @@ def session(
         },
     )
     if wrong is not None:
-        del aws_access_key_id, aws_secret_access_key, aws_session_token  # out of the traceback
-        raise wrong
+        return wrong
     from .sources import static
 
     given = static.explicit_keys(aws_access_key_id, aws_secret_access_key, aws_session_token)
@@ -314,9 +371,21 @@ def session(
     # The caller's raw keys leave this frame's locals: an error's traceback keeps them.
     del aws_access_key_id, aws_secret_access_key, aws_session_token
     if detection.error is not None:  # a copy: detection's own may chain a parser's error
-        raise _clean(detection.error)
+        return _clean(detection.error)
+    return detection, context, policy, given
+
+
+def build(
+    detection: Detection, context: Context, policy: Policy, given: ExplicitKeys | None
+) -> Built:
+    """Build the botocore session for a detection's pick and load its credentials.
+
+    Raises:
+        SourceFailed: The chosen source (or a role of the chain) could not deliver.
+        StaticKeysRefused: What was loaded is long-lived, and refused.
+    """
     chosen = detection.chosen
-    assert chosen is not None  # raise_for_error guarantees it
+    assert chosen is not None  # resolve() raised any error
     region = detection.region
     bs = botocore.session.Session()
     bs.set_config_variable("config_file", str(context.config_file))
@@ -348,4 +417,4 @@ def session(
         CredentialResolver(providers=[_Loaded(credentials, method, frozenset(features))]),
     )
     _audit_session(detection, credentials)
-    return boto3.Session(botocore_session=bs, region_name=region)
+    return Built(session=bs, credentials=credentials, features=frozenset(features))

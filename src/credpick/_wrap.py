@@ -127,37 +127,56 @@ def _resolve(bs: Any) -> tuple[Any, KeyClass | None, CredpickError | None]:
         credentials = bs.get_credentials()
         keys = classify(credentials) if credentials is not None else None
         _redact.remember(*_redact.credentials_secrets(credentials))
-    except botocore.exceptions.ProfileNotFound as exc:
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        return None, None, failure(exc, bs)
+    return credentials, keys, None
+
+
+def failure(
+    exc: botocore.exceptions.BotoCoreError | botocore.exceptions.ClientError, bs: Any
+) -> CredpickError:
+    """botocore's error while session ``bs`` resolved its credentials, in credpick's words.
+
+    Shared with ``credpick.aio.wrap`` (which calls it off the event loop: the close
+    match reads the files). From the error's type and botocore's structured kwargs
+    only: a credential_process's stderr, or a reply, is in its text.
+    """
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
         profile = exc.kwargs.get("profile", "?")
         known = _known_profiles(bs)
         near = _near.close_match(profile, known)
-        return (
-            None,
-            None,
-            ConfigurationError(
-                f"the session's profile '{profile}' is not defined"
-                + _near.did_you_mean(profile, known),
-                fix=f"build the session with profile_name='{near}'"
-                if near
-                else "define the profile in the AWS config file, or build the session without it",
-            ),
+        return ConfigurationError(
+            f"the session's profile '{profile}' is not defined"
+            + _near.did_you_mean(profile, known),
+            fix=f"build the session with profile_name='{near}'"
+            if near
+            else "define the profile in the AWS config file, or build the session without it",
         )
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        provider = getattr(exc, "kwargs", {}).get("provider")
-        named = isinstance(provider, str) and re.fullmatch(r"[\w-]{1,64}", provider, re.A)
-        return (
-            None,
-            None,
-            SourceFailed(
-                f"the session's credentials could not be resolved ({type(exc).__name__})",
-                fix="check the session's profile and credential provider",
-                evidence=(
-                    *([f"botocore provider {provider}"] if named else []),
-                    f"cause: {type(exc).__module__}.{type(exc).__name__}",
-                ),
-            ),
-        )
-    return credentials, keys, None
+    provider = getattr(exc, "kwargs", {}).get("provider")
+    named = isinstance(provider, str) and re.fullmatch(r"[\w-]{1,64}", provider, re.A)
+    return SourceFailed(
+        f"the session's credentials could not be resolved ({type(exc).__name__})",
+        fix="check the session's profile and credential provider",
+        evidence=(
+            *([f"botocore provider {provider}"] if named else []),
+            f"cause: {type(exc).__module__}.{type(exc).__name__}",
+        ),
+    )
+
+
+def refused(
+    keys: KeyClass, why: str, role: Candidate | None, fields: dict[str, Any], where: str
+) -> StaticKeysRefused:
+    """The error for refused keys (``where`` is the wrap function to name), audited."""
+    what = f"long-lived key {keys.key_id} from {keys.origin}"
+    audit("wrap", "refused", f"{what} refused: {why}", fields)
+    return StaticKeysRefused(
+        f"{what} refused: {why}",
+        kind="static",
+        evidence=(f"access key {keys.key_id}", f"botocore method {keys.method!r}"),
+        fix=(f"drop the key and use {describe(role)}" if role else "use a role")
+        + f", or call {where}(session, replace=True)",
+    )
 
 
 def _chained(
@@ -193,7 +212,7 @@ def _chained(
     return boto3.Session(botocore_session=fresh, region_name=wrapped.region_name)
 
 
-def _fields(keys: KeyClass, role: Candidate | None, region: str | None) -> dict[str, Any]:
+def fields_of(keys: KeyClass, role: Candidate | None, region: str | None) -> dict[str, Any]:
     return {
         "kind": "static" if keys.long_lived else None,
         "key_id": keys.key_id,
@@ -261,7 +280,7 @@ def wrap(
     wrapped = session if isinstance(session, boto3.Session) else boto3.Session(botocore_session=bs)
     why, role = refusal(keys, policy, lambda: runtime_role(policy))
     region = wrapped.region_name
-    fields = _fields(keys, role, region)
+    fields = fields_of(keys, role, region)
     what = f"long-lived key {keys.key_id} from {keys.origin}"
     if why is None:
         kept = f"kept session with key {keys.key_id} from {keys.origin}"
@@ -272,14 +291,7 @@ def wrap(
         audit("wrap", "kept", kept, fields)
         return wrapped
     if not replace:
-        audit("wrap", "refused", f"{what} refused: {why}", fields)
-        raise StaticKeysRefused(
-            f"{what} refused: {why}",
-            kind="static",
-            evidence=(f"access key {keys.key_id}", f"botocore method {keys.method!r}"),
-            fix=(f"drop the key and use {describe(role)}" if role else "use a role")
-            + ", or call credpick.wrap(session, replace=True)",
-        )
+        raise refused(keys, why, role, fields, "credpick.wrap")
     from ._session import session as credpick_session
 
     try:
