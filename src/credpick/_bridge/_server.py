@@ -135,8 +135,22 @@ class _Handler(socketserver.BaseRequestHandler):
         sock.settimeout(owner.head_timeout)
         try:
             sock.sendall(reply)
+            _linger(sock, time.monotonic() + owner.head_timeout)
         except OSError:
             return
+
+
+def _linger(sock: socket.socket, deadline: float) -> None:
+    """Close gently: stop sending, then read and drop what the client still sends
+    (bounded), so an unread request does not turn into a reset that loses the reply."""
+    sock.shutdown(socket.SHUT_WR)
+    dropped = 0
+    while dropped <= 4 * MAX_HEAD and (remaining := deadline - time.monotonic()) > 0:
+        sock.settimeout(remaining)
+        chunk = sock.recv(4096)
+        if not chunk:
+            return
+        dropped += len(chunk)
 
 
 def _read_head(sock: socket.socket, deadline: float) -> bytes | int:
