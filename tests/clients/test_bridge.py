@@ -158,3 +158,72 @@ def test_a_refusal_reaches_the_cli_as_credpicks_line(
     assert "credpick process: static: " in run.stderr  # botocore quotes the program's stderr
     assert recorder.signed == []
     assert SECRET_PREFIX not in run.stderr
+
+
+# -- the JavaScript SDK v3 -----------------------------------------------------
+
+
+def js_through(
+    way: str, js_sdk: list[str], tmp_path: Path, request: pytest.FixtureRequest
+) -> ClientRun:
+    """The JS default chain, with its credentials from credpick ``way``."""
+    if way == "serve":
+        endpoint = request.getfixturevalue("serving")
+        return _run(js_sdk, container_like(tmp_path / "container-home", endpoint))
+    # The SDK has no --profile: AWS_PROFILE selects the bridge's profile (and skips
+    # fromEnv), so credpick process must not see it (docs/bridge.md).
+    theirs = os.environ.get("AWS_PROFILE")
+    command = shlex.join(
+        [
+            "env",
+            "-u",
+            "AWS_PROFILE",
+            *CREDPICK,
+            "process",
+            *(["--profile", theirs] if theirs else []),
+        ]
+    )
+    original = Path(os.environ.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config")
+    text = original.read_text(encoding="utf-8") if original.is_file() else ""
+    config = tmp_path / "bridge-config"
+    config.write_text(f"{text}\n[profile credpick-bridge]\ncredential_process = {command}\n")
+    env = {**os.environ, "AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "credpick-bridge"}
+    if "AWS_EC2_METADATA_SERVICE_ENDPOINT" not in env:  # off EC2 the SDK must not probe it
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return _run(js_sdk, env)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("way", ["process", "serve"])
+def test_the_js_sdk_resolves_the_pick_through_the_bridge(
+    way: str,
+    kind: str,
+    js_sdk: list[str],
+    credpick_runtime: Simulation,
+    recorder: StsRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    if kind in SETS_REGION:
+        monkeypatch.delenv("AWS_REGION")
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+    credpick_runtime.use(kind)
+    stray = None if kind in IN_THE_ENVIRONMENT else credpick_runtime.use("static").env
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", recorder.url)
+    ours = picked_key()
+    run = js_through(way, js_sdk, tmp_path, request)
+    assert "credpick guard" not in run.stderr, run.stderr[-600:]
+    result = run.json()
+    assert result["ok"] is True, result
+    theirs = result["accessKeyId"]
+    assert isinstance(theirs, str) and result["temporary"] is (kind != "static" or way == "serve")
+    if stray is not None:
+        assert theirs != stray["AWS_ACCESS_KEY_ID"]
+    if kind == "static" and way == "serve":
+        assert theirs != ours and ("GetSessionToken", ours) in recorder.signed
+    elif kind in MINTS_PER_CALL:
+        assert theirs.startswith("ASIA") and ours.startswith("ASIA")
+    else:
+        assert recorder.source_of(theirs) == recorder.source_of(ours)
+    assert SECRET_PREFIX not in run.stderr and TOKEN_PREFIX not in run.stderr

@@ -54,7 +54,8 @@ class Options:
                 "itself, which would run itself forever",
                 kind=chosen.kind.value,
                 fix=f"give 'credpick process' another profile (--profile) than "
-                f"'{chosen.profile}', the one whose credential_process runs it",
+                f"'{chosen.profile}', or, where AWS_PROFILE selects '{chosen.profile}', "
+                "hide it: credential_process = env -u AWS_PROFILE credpick process",
             )
         if self.require and chosen.kind.value not in self.require:
             raise PolicyViolation(
