@@ -7,7 +7,11 @@ import http.client
 import json
 import logging
 import select
+import signal
 import socket
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -105,8 +109,40 @@ def test_serve_with_a_public_host_is_one_line_and_nothing_served(
     assert len(err.splitlines()) == 1
 
 
-def test_the_repr_holds_no_token(server: CredentialServer) -> None:
+def test_the_repr_holds_no_token_secret_or_whole_key_id(server: CredentialServer) -> None:
     assert server.token not in repr(server)
+    assert_no_secret(repr(FIXED))
+    assert "ASIA...MPLE" in repr(FIXED)
+
+
+def test_a_forged_log_line_is_not_possible(
+    server: CredentialServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="credpick")
+    with socket.create_connection(server.address, timeout=10) as sock:
+        sock.sendall(b"GET /a\x1b[2J\rserve:\x0bGET HTTP/1.1\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 404 ")
+    (line,) = [r.getMessage() for r in caplog.records if "serve:" in r.getMessage()]
+    assert line == "serve: GET /a?[2J?serve:?GET from 127.0.0.1: 404"
+
+
+def test_serve_prints_the_two_lines_and_stops_on_sigint(credpick_runtime: Simulation) -> None:
+    credpick_runtime.use("ecs")
+    served = subprocess.Popen(
+        [sys.executable, "-m", "credpick", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert served.stdout is not None
+    lines = [served.stdout.readline() for _ in range(2)]
+    url = lines[0].removeprefix("export AWS_CONTAINER_CREDENTIALS_FULL_URI=").strip()
+    token = lines[1].removeprefix("export AWS_CONTAINER_AUTHORIZATION_TOKEN=").strip()
+    reply = urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": token}))
+    assert json.loads(reply.read())["AccessKeyId"].startswith("ASIA")
+    served.send_signal(signal.SIGINT)
+    out, err = served.communicate(timeout=60)
+    assert served.returncode == 0 and out == "" and err == ""
 
 
 def test_a_huge_head_gets_431_when_sent_at_once(server: CredentialServer) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from botocore.compat import compat_shell_split
 from .. import _redact
 from .._detection import Detection, Policy
 from .._kinds import SourceKind
+from .._mask import mask_key_id
 from .._model import Candidate
 from ..exceptions import PolicyViolation
 
@@ -97,7 +99,7 @@ def pick(options: Options) -> Any:
 class Current:
     """Credentials as they are now: the only values the bridge hands out."""
 
-    access_key: str
+    access_key: str = attrs.field(repr=lambda key: repr(mask_key_id(key)))
     secret_key: str = attrs.field(repr=False)
     token: str | None = attrs.field(repr=False)
     expiry: dt.datetime | None
@@ -139,8 +141,18 @@ def current(credentials: Any) -> Current:
 
 
 def reader(credentials: Any) -> Callable[[], Current]:
-    """A function that reads ``credentials`` as they are each time it is called."""
-    return lambda: current(credentials)
+    """A function that reads ``credentials`` as they are each time it is called.
+
+    One reader at a time: the keys and the expiry are read apart, and a refresh
+    between the two would pair old keys with the new expiry.
+    """
+    lock = threading.Lock()
+
+    def read() -> Current:
+        with lock:
+            return current(credentials)
+
+    return read
 
 
 #: How long the session tokens that stand in for long-lived keys last.

@@ -180,7 +180,14 @@ def _log_request(peer: str, method: str, target: str, status: int) -> None:
     # The target without its query (which could carry anything), short and masked;
     # never a header: the token is in one.
     path = target.split("?", 1)[0][:80]
-    log.info("serve: %s %s from %s: %d", method[:10], shown(path), peer, status)
+    log.info(
+        "serve: %s %s from %s: %d", _printable(method[:10]), shown(_printable(path)), peer, status
+    )
+
+
+def _printable(text: str) -> str:
+    """No control character from a client reaches a log line (a forged second line)."""
+    return "".join(c if c.isprintable() and c != " " else "?" for c in text)
 
 
 class CredentialServer:
