@@ -170,26 +170,31 @@ def js_through(
     if way == "serve":
         endpoint = request.getfixturevalue("serving")
         return _run(js_sdk, container_like(tmp_path / "container-home", endpoint))
-    # The SDK has no --profile: AWS_PROFILE selects the bridge's profile (and skips
-    # fromEnv), so credpick process must not see it (docs/bridge.md).
+    # The SDK has no --profile: AWS_PROFILE selects the bridge's profile. The SDK's own
+    # environment is a container's, so no other provider of its chain can answer (with
+    # the runtime's variables, its container or metadata provider would, and the test
+    # would pass without credpick process); a wrapper gives credpick process the
+    # runtime's environment back, AWS_PROFILE only if the runtime set it.
+    saved = tmp_path / "runtime.env"
+    saved.write_text(
+        "".join(f"export {k}={shlex.quote(v)}\n" for k, v in os.environ.items() if k.isidentifier())
+    )
+    saved.chmod(0o600)
     theirs = os.environ.get("AWS_PROFILE")
-    command = shlex.join(
-        [
-            "env",
-            "-u",
-            "AWS_PROFILE",
-            *CREDPICK,
-            "process",
-            *(["--profile", theirs] if theirs else []),
-        ]
+    config = tmp_path / "bridge-config"
+    env = container_like(tmp_path / "js-home", {})
+    env.update(AWS_CONFIG_FILE=str(config), AWS_PROFILE="credpick-bridge")
+    only_the_sdks = " ".join(sorted(k for k in env if k not in os.environ))
+    wrapper = tmp_path / "bridge.sh"
+    wrapper.write_text(
+        f"unset {only_the_sdks}\n. {shlex.quote(str(saved))}\n"
+        + shlex.join(["exec", *CREDPICK, "process", *(["--profile", theirs] if theirs else [])])
+        + "\n"
     )
     original = Path(os.environ.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config")
     text = original.read_text(encoding="utf-8") if original.is_file() else ""
-    config = tmp_path / "bridge-config"
+    command = shlex.join(["sh", str(wrapper)])
     config.write_text(f"{text}\n[profile credpick-bridge]\ncredential_process = {command}\n")
-    env = {**os.environ, "AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "credpick-bridge"}
-    if "AWS_EC2_METADATA_SERVICE_ENDPOINT" not in env:  # off EC2 the SDK must not probe it
-        env["AWS_EC2_METADATA_DISABLED"] = "true"
     return _run(js_sdk, env)
 
 
@@ -215,7 +220,7 @@ def test_the_js_sdk_resolves_the_pick_through_the_bridge(
     run = js_through(way, js_sdk, tmp_path, request)
     assert "credpick guard" not in run.stderr, run.stderr[-600:]
     result = run.json()
-    assert result["ok"] is True, result
+    assert result["ok"] is True, (result, run.stderr[-800:])
     theirs = result["accessKeyId"]
     assert isinstance(theirs, str) and result["temporary"] is (kind != "static" or way == "serve")
     if stray is not None:
