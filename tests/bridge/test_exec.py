@@ -165,14 +165,49 @@ def test_the_config_copy_keeps_settings_and_drops_credentials(tmp_path: Path) ->
         """),
     )
     copy = tmp_path / "copy"
-    assert config_without_credentials(source, copy)
+    config_without_credentials(source, copy, "ops")
     assert copy.stat().st_mode & 0o777 == 0o600
     text = copy.read_text()
     for kept in ("region = us-west-2", "addressing_style = path", "output = json", "[profile ops]"):
         assert kept in text
     for gone in ("AKIA", "role_arn", "source_profile", "credential_process", "sso_"):
         assert gone not in text
-    assert not config_without_credentials(tmp_path / "missing", tmp_path / "copy2")
+    assert text.count("[profile ops]") == 1
+
+
+def test_the_config_copy_has_the_active_profile_even_when_the_config_lacks_it(
+    tmp_path: Path,
+) -> None:
+    config_without_credentials(tmp_path / "missing", tmp_path / "copy", "ci")
+    assert (tmp_path / "copy").read_text().strip() == "[profile ci]"
+    config_without_credentials(tmp_path / "missing", tmp_path / "copy2", "default")
+    assert (tmp_path / "copy2").read_text().strip() == "[default]"
+
+
+def test_a_profile_only_in_the_credentials_file_still_resolves_in_the_child(
+    credpick_runtime: Simulation, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pick is that profile's temporary keys; the child's credentials file is
+    /dev/null, so without a section in its config copy its SDK would fail on AWS_PROFILE."""
+    write(
+        home / ".aws" / "credentials",
+        "[ci]\naws_access_key_id = ASIAIOSFODNN7EXAMPLE\n"
+        "aws_secret_access_key = MARKER-SECRET-temporary-9f8e7d\n"
+        "aws_session_token = MARKER-TOKEN-session-abcdef\n",
+    )
+    monkeypatch.setenv("AWS_PROFILE", "ci")
+    done = subprocess.run(
+        [*CREDPICK, "exec", "--", *python(CHILD_CHAIN)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["method"] == "container-role" and seen["key"] == "ASIAIOSFODNN7EXAMPLE"
+    assert "MARKER" not in done.stderr
 
 
 def test_a_refusal_starts_no_child(

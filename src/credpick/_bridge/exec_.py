@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 
 from .._context import Context
+from .._mask import shown
 from ..exceptions import ConfigurationError
 from ._pick import Options, pick, reader, temporary
 from ._server import CredentialServer
@@ -76,32 +77,37 @@ NOT_FOUND = 127  # the shell's codes
 NOT_EXECUTABLE = 126
 
 
-def config_without_credentials(source: Path, target: Path) -> bool:
-    """Copy the config file at ``source`` to ``target`` (mode 0600) without any
-    credential setting; ``False`` when there is none to copy or it cannot be read."""
+def config_without_credentials(source: Path, target: Path, profile: str) -> None:
+    """Write to ``target`` (mode 0600) the config file at ``source`` without any
+    credential setting, and with a section for ``profile``: the child's SDK fails on
+    an ``AWS_PROFILE`` it cannot find, and a profile that lived only in the
+    credentials file (now ``/dev/null``) would be one. A missing or unreadable
+    ``source`` gives that section alone."""
     parser = configparser.RawConfigParser(interpolation=None, strict=False)
     try:
         with source.open(encoding="utf-8") as file:
             parser.read_file(file)
     except (OSError, UnicodeDecodeError, configparser.Error):
-        return False
+        parser = configparser.RawConfigParser(interpolation=None, strict=False)
     for section in parser.sections():
         for key in list(parser[section]):
             if key.lower() in CREDENTIAL_SETTINGS:
                 parser.remove_option(section, key)
+    section = "default" if profile == "default" else f"profile {profile}"
+    if not parser.has_section(section):
+        parser.add_section(section)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         parser.write(file)
-    return True
 
 
 def child_env(
-    environ: Mapping[str, str], endpoint: Mapping[str, str], config: Path | None
+    environ: Mapping[str, str], endpoint: Mapping[str, str], config: Path
 ) -> dict[str, str]:
     """The child's environment: no keys, no earlier source, the endpoint's two variables."""
     env = {k: v for k, v in environ.items() if k not in REMOVED}
     env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-    env["AWS_CONFIG_FILE"] = str(config) if config else os.devnull
+    env["AWS_CONFIG_FILE"] = str(config)
     env["BOTO_CONFIG"] = os.devnull  # else ~/.boto's keys come before the endpoint
     env.update(endpoint)
     return env
@@ -177,8 +183,8 @@ def run(options: Options, argv: Sequence[str]) -> int:
     credentials = temporary(pick(options))
     ctx = Context.from_process(profile_name=options.profile)
     with _private_dir() as private, CredentialServer(reader(credentials)) as server:
-        copy = private / "config"
-        config = copy if config_without_credentials(ctx.config_file, copy) else None
+        config = private / "config"
+        config_without_credentials(ctx.config_file, config, ctx.active_profile()[0])
         env = child_env(os.environ, server.env(), config)
         if options.profile:  # the profile the pick used gives the child its settings
             env["AWS_PROFILE"] = options.profile
@@ -186,7 +192,7 @@ def run(options: Options, argv: Sequence[str]) -> int:
         try:
             child = _start(argv, env)
         except _CannotStart as exc:
-            print(f"credpick exec: {exc.reason} (fix: {exc.fix})", file=sys.stderr)
+            print(shown(f"credpick exec: {exc.reason} (fix: {exc.fix})"), file=sys.stderr)
             return exc.code
         with _forwarding(child):
             returncode = child.wait()
