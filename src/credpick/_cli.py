@@ -155,7 +155,7 @@ def _add_bridge(add: Any) -> None:
         parents=[policy],
         help="serve the pick on 127.0.0.1 over the container credential protocol",
     )
-    serve.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
+    serve.add_argument("--port", type=_port, default=0, help="the port (default: a free one)")
     serve.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
     run = add(
         "exec",
@@ -163,6 +163,17 @@ def _add_bridge(add: Any) -> None:
         help="run a command with a private credential endpoint: credpick exec -- CMD ARGS",
     )
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0 (a free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0 to 65535): {text!r}")
+    return port
 
 
 def _bridge(args: argparse.Namespace) -> int:

@@ -241,3 +241,24 @@ def test_a_flood_of_connections_is_bounded() -> None:
             assert sock.recv(100).startswith(b"HTTP/1.1 408 ")
             sock.close()
         assert get(running, token=running.token)[0] == 200
+
+
+def test_a_port_in_use_is_one_line_and_exit_4(
+    server: CredentialServer, capsys: pytest.CaptureFixture[str], credpick_runtime: Simulation
+) -> None:
+    credpick_runtime.use("ecs")
+    code = main(["serve", "--port", str(server.address[1])])
+    out, err = capsys.readouterr()
+    assert code == 4 and out == ""
+    assert err.startswith(f"credpick serve: cannot listen on 127.0.0.1 port {server.address[1]}: ")
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "http"])
+def test_a_port_that_is_not_one_is_a_usage_error(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", port])
+    assert exited.value.code == 2
+    assert "not a port (0 to 65535)" in capsys.readouterr().err

@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import socket
 import socketserver
@@ -190,6 +191,18 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() and c != " " else "?" for c in text)
 
 
+def _listen(host: str, port: int, owner: CredentialServer) -> _TCPServer:
+    problem = None
+    try:
+        return _TCPServer((host, port), owner)
+    except OSError as exc:  # in use, or not ours to take
+        problem = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+    raise ConfigurationError(
+        f"cannot listen on {host} port {port}: {problem}",
+        fix="choose another --port, or leave it out for a free one",
+    )
+
+
 class CredentialServer:
     """The endpoint, serving what ``source()`` returns on each authorised request.
 
@@ -217,7 +230,7 @@ class CredentialServer:
         self.token = token or secrets.token_urlsafe(32)
         self.head_timeout = head_timeout
         self._slots = threading.BoundedSemaphore(max_clients)
-        self._tcp = _TCPServer((loopback_host(host), port), self)
+        self._tcp = _listen(loopback_host(host), port, self)
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:  # never the token
