@@ -205,12 +205,10 @@ def _session_token(client: Any, credentials: Any) -> Any:
             _redact.remember(reply["Credentials"]["SessionToken"])
             return reply["Credentials"]
         except botocore.exceptions.ClientError as exc:
-            problem = f"rejected with {exc.response.get('Error', {}).get('Code', 'Unknown')}"
-        except botocore.exceptions.BotoCoreError as exc:
-            problem = f"failed: {type(exc).__name__}"
+            problem = f"was rejected with {exc.response.get('Error', {}).get('Code', 'Unknown')}"
+        except botocore.exceptions.BotoCoreError as exc:  # not str(exc): it quotes the URL
+            problem = f"failed ({type(exc).__name__})"
     raise SourceFailed(
-        f"STS GetSessionToken, which turns the long-lived key into a session, was {problem}"
-        if problem.startswith("rejected")
-        else f"STS GetSessionToken, which turns the long-lived key into a session, {problem}",
+        f"STS GetSessionToken, which turns the long-lived key into a session, {problem}",
         fix="check the key is active and may call sts:GetSessionToken, or use a role",
     )
