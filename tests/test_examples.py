@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -134,3 +135,39 @@ def test_aio_example_without_credentials_says_why(_sts_server: object) -> None:
         done = run("aio_app.py")
     assert done.returncode == 1 and "no safe credentials: " in done.stdout
     assert "Traceback" not in done.stderr
+CALLER = """
+import json, boto3
+s = boto3.Session()
+print(json.dumps({"method": s.get_credentials().method,
+                  "arn": s.client("sts").get_caller_identity()["Arn"]}))
+"""
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_serve_clean_env_script(_sts_server: object) -> None:
+    """A command in a clean environment signs with the role credpick serves, not the
+    stray key the host has; a refusal is credpick's line and code, the command unrun."""
+
+    def serve(*argv: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        keep = "PYTHONPATH CREDPICK_SOCKET_GUARD AWS_ENDPOINT_URL_STS AWS_DEFAULT_REGION"
+        return subprocess.run(
+            ["bash", str(EXAMPLES / "serve_clean_env.sh"), *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHON": sys.executable, "KEEP": keep, **extra},
+        )
+
+    with Simulation(sts=_sts_server) as sim:  # type: ignore[arg-type]
+        handles = [sim.use("web-identity"), sim.use("static")]
+        done = serve(sys.executable, "-c", CALLER, AWS_DEFAULT_REGION="us-east-1")
+        refused = serve(sys.executable, "-c", "print('ran')", SERVE_ARGS="--require ecs")
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["method"] == "container-role"
+    assert "assumed-role/credpick-test-role" in seen["arn"]
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "credpick serve: web-identity: " in refused.stderr
+    assert "credpick serve did not start (exit 1)" in refused.stderr
+    for secret in _secrets(*handles):
+        assert secret not in done.stdout + done.stderr + refused.stderr

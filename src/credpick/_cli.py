@@ -52,11 +52,15 @@ examples:
   credpick tour                           what credpick picks on every emulated runtime
   credpick audit --json                   flag IAM access keys to rotate or retire
   credpick scan .                         find long-lived key ids in files (pre-commit)
+  credpick process --profile dev          credential_process JSON, for ~/.aws/config
+  credpick serve                          the container credential endpoint on 127.0.0.1
+  credpick exec -- terraform plan         run a command with credpick's pick
 
 exit codes:
   0 ok, 1 policy violation (audit, scan: a flagged key), 2 usage error,
   3 no credentials found, 4 the chosen source failed or the configuration is unusable
-  (scan: a named file could not be read), 70 a bug in credpick, 130 interrupted
+  (scan: a named file could not be read), 70 a bug in credpick, 130 interrupted;
+  exec returns the command's own code (128 + N when signal N killed it)
 """
 
 
@@ -121,7 +125,87 @@ def _parser() -> argparse.ArgumentParser:
     from .migrate._cli import add_commands
 
     add_commands(add)
+    _add_bridge(add)
     return parser
+
+
+def _add_bridge(add: Any) -> None:
+    """``process``, ``serve`` and ``exec``: the pick handed to other programs (docs/bridge.md)."""
+    policy = _Parser(add_help=False)
+    policy.add_argument("--profile", help="use this profile, as profile_name= would")
+    policy.add_argument(
+        "--forbid-static", action="store_true", help="refuse long-lived keys, even alone"
+    )
+    policy.add_argument(
+        "--require",
+        nargs="+",
+        action="extend",
+        choices=KINDS,
+        metavar="KIND",
+        help="refuse unless the chosen source is one of these kinds",
+    )
+    policy.add_argument("--allow-imdsv1", action="store_true", help="accept IMDSv1 on EC2")
+    add(
+        "process",
+        parents=[policy],
+        help="print the pick as credential_process JSON (for ~/.aws/config)",
+    )
+    serve = add(
+        "serve",
+        parents=[policy],
+        help="serve the pick on 127.0.0.1 over the container credential protocol",
+    )
+    serve.add_argument("--port", type=_port, default=0, help="the port (default: a free one)")
+    serve.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
+    run = add(
+        "exec",
+        parents=[policy],
+        help="run a command with a private credential endpoint: credpick exec -- CMD ARGS",
+    )
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
+
+
+def _port(text: str) -> int:
+    """A TCP port, 0 (a free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0 to 65535): {text!r}")
+    return port
+
+
+def _bridge(args: argparse.Namespace) -> int:
+    from ._bridge._pick import Options
+
+    options = Options(
+        profile=args.profile,
+        forbid_static=args.forbid_static,
+        require=tuple(args.require or ()),
+        allow_imdsv1=args.allow_imdsv1,
+    )
+    if args.command == "process":
+        if sys.stdout.isatty():
+            _say(
+                "process",
+                "refusing to print credentials to a terminal (fix: set it as a "
+                "profile's credential_process, or pipe it: credpick process | jq .Expiration)",
+            )
+            return USAGE
+        from ._bridge import process
+
+        process.run(options, sys.stdout)
+        return OK
+    if args.command == "serve":
+        from ._bridge import serve
+
+        serve.run(options, sys.stdout, host=args.host, port=args.port)
+        return OK
+    from ._bridge import exec_
+
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    return exec_.run(options, argv)
 
 
 def one_line(exc: CredpickError) -> str:
@@ -360,6 +444,8 @@ def _run(args: argparse.Namespace) -> int:
         return _check(args)
     if command == "whoami":
         return _whoami(args)
+    if command in ("process", "serve", "exec"):
+        return _bridge(args)
     if command in ("audit", "scan"):
         from .migrate._cli import run
 
