@@ -135,6 +135,8 @@ def test_aio_example_without_credentials_says_why(_sts_server: object) -> None:
         done = run("aio_app.py")
     assert done.returncode == 1 and "no safe credentials: " in done.stdout
     assert "Traceback" not in done.stderr
+
+
 CALLER = """
 import json, boto3
 s = boto3.Session()
