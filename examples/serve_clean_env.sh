@@ -20,6 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The file exists before the server starts: the background job opens it for
+# itself, maybe after the loop below first reads it.
+: > "$dir/exports"
 # shellcheck disable=SC2086  # SERVE_ARGS is a list of options
 "$PYTHON" -m credpick serve ${SERVE_ARGS:-} > "$dir/exports" &
 server=$!
