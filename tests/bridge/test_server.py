@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -230,17 +231,31 @@ def test_each_request_is_logged_masked_and_nothing_secret_is(
 
 def test_a_flood_of_connections_is_bounded() -> None:
     """More idle connections than slots: the extra ones are closed at once, and the
-    endpoint answers again once the idle ones time out."""
-    with CredentialServer(lambda: FIXED, head_timeout=1.0, max_clients=2) as running:
+    endpoint answers again once the idle ones go.
+
+    The head deadline is far longer than the test, so a busy machine cannot free a
+    slot early (the slow-loris test checks the deadline itself)."""
+    with CredentialServer(lambda: FIXED, head_timeout=120.0, max_clients=2) as running:
         idle = [socket.create_connection(running.address, timeout=10) for _ in range(2)]
         # Accepted in order: the two idle ones hold both slots before the third arrives.
         with socket.create_connection(running.address, timeout=10) as extra:
             extra.sendall(b"GET " + PATH.encode() + b" HTTP/1.1\r\n\r\n")
             assert extra.recv(100) == b""  # closed unanswered
         for sock in idle:
-            assert sock.recv(100).startswith(b"HTTP/1.1 408 ")
             sock.close()
-        assert get(running, token=running.token)[0] == 200
+        assert _answered_once_free(running) == 200
+
+
+def _answered_once_free(running: CredentialServer) -> int | None:
+    # The server frees a slot when it sees the close; until then a request is dropped.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return get(running, token=running.token)[0]
+        except (ConnectionError, http.client.HTTPException):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
 
 
 def test_a_port_in_use_is_one_line_and_exit_4(
