@@ -60,3 +60,17 @@ def test_a_refused_get_session_token_is_source_failed_without_secrets(
     assert "GetSessionToken" in str(failed.value) and "AccessDenied" in str(failed.value)
     assert STATIC_SECRET not in str(failed.value)
     assert failed.value.__cause__ is None and failed.value.__context__ is None
+
+
+def test_get_session_token_has_credpicks_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An STS that reads the request and never answers is a timeout within the source
+    deadlines (5 s a try, two tries). boto3's own client would wait 60 s a read, so
+    it would see the endpoint drop the connection at 20 s instead: no timeout."""
+    from credpick.testing._hostile import HostileEndpoint
+
+    setenv(monkeypatch, STATIC_ENV)
+    with HostileEndpoint("hold", max_seconds=20) as hold:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", hold.url)
+        with pytest.raises(SourceFailed) as failed:
+            temporary(pick(Options()))
+    assert failed.value.reason.endswith("failed (ReadTimeoutError)"), failed.value.reason

@@ -176,7 +176,7 @@ def temporary(session: Any) -> Any:
     credentials = session.get_credentials()
     if not classify(credentials).long_lived:
         return credentials
-    client = session.client("sts", region_name=session.region_name or "us-east-1")
+    client = _bounded_sts(session)
 
     def fetch() -> dict[str, Any]:
         reply = _session_token(client, credentials)
@@ -190,6 +190,30 @@ def temporary(session: Any) -> Any:
     return RefreshableCredentials.create_from_metadata(
         fetch(), refresh_using=fetch, method="credpick-session-token"
     )
+
+
+def _bounded_sts(session: Any) -> Any:
+    """An STS client with the deadlines and the reply cap of every credpick source:
+    boto3's defaults would wait 60 s a read, retried, on an endpoint that hangs."""
+    from botocore.config import Config
+
+    from .._context import Context
+    from .._http import API_REPLY, bound_client
+
+    ctx = Context.from_process()
+    t = ctx.timeouts
+    config = Config(
+        connect_timeout=t.connect,
+        read_timeout=t.http,
+        retries={"mode": "standard", "total_max_attempts": t.attempts},
+    )
+    client = session.client(
+        "sts",
+        region_name=session.region_name or "us-east-1",
+        endpoint_url=ctx.endpoint_url("sts"),
+        config=config,
+    )
+    return bound_client(client, total=t.http, cap=API_REPLY)
 
 
 def _session_token(client: Any, credentials: Any) -> Any:
