@@ -51,6 +51,8 @@ def _vm_hwm_kb() -> float | None:
 
 
 _DETECT_MS: list[float] = []
+#: Collections per generation once the first credentials are in hand.
+_AFTER_FIRST: list[int] = []
 
 
 def _credpick() -> tuple[Any, float, float]:
@@ -72,6 +74,7 @@ def _credpick() -> tuple[Any, float, float]:
     _session.detect = timed_detect
     frozen = credpick.session().get_credentials().get_frozen_credentials()
     t_first = time.perf_counter()
+    _AFTER_FIRST.extend(s["collections"] for s in gc.get_stats())
     credpick.session().get_credentials().get_frozen_credentials()
     return frozen, t_import, t_first
 
@@ -84,6 +87,7 @@ def _botocore(with_attrs: bool) -> tuple[Any, float, float]:
     t_import = time.perf_counter()
     frozen = boto3.Session().get_credentials().get_frozen_credentials()
     t_first = time.perf_counter()
+    _AFTER_FIRST.extend(s["collections"] for s in gc.get_stats())
     boto3.Session().get_credentials().get_frozen_credentials()
     return frozen, t_import, t_first
 
@@ -112,6 +116,7 @@ def main(tool: str) -> dict[str, Any]:
         "detect_ms": _DETECT_MS[:1],  # credpick's first detection (in first_ms)
         "gc_collections": [s["collections"] for s in stats],
         "gc_ms": [round(ms, 3) for ms in _GC_MS],
+        "gc_collections_first": _AFTER_FIRST or [0, 0, 0],
         "ru_maxrss_kb": float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
         "vm_hwm_kb": _vm_hwm_kb(),
         "modules": sorted(
