@@ -337,12 +337,62 @@ def table(report: dict[str, Any]) -> str:
         )
     bare = report["bare"]["wall_ms"]
     lines += ["", f"Interpreter alone (`bare` child), wall ms: {_ms(bare)}"]
+    lines += ["", *profile(report)]
     lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
     for t in report["targets"]:
         lines.append(
             f"| {t['name']} | {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |"
         )
     return "\n".join(lines)
+
+
+PROFILED = ("lambda", "ec2-instance-profile", "web-identity")
+
+
+def profile(report: dict[str, Any]) -> list[str]:
+    """Where a cold start's time goes, by part (medians of each part apart, so
+    they need not add up to the whole): credpick, and botocore beside it."""
+    kinds = [k for k in PROFILED if k in report["runtimes"]]
+    if not kinds:
+        return []
+    lines = [
+        "Cold start by part, ms (medians; GC time is inside the other parts)",
+        "",
+        "| part | " + " | ".join(f"{k}: credpick | {k}: botocore" for k in kinds) + " |",
+        "|---|" + "---|---|" * len(kinds),
+    ]
+
+    def med(s: dict[str, float] | None) -> float:
+        return s["median"] if s else 0.0
+
+    rows: dict[str, list[str]] = {}
+    for kind in kinds:
+        row = report["runtimes"][kind]
+        p = row["phases_ms"]
+        for tool in ("credpick", "botocore"):
+            first = med(p[tool]["first_ms"])
+            detect = med(row["credpick_detect_ms"]) if tool == "credpick" else None
+            gc_ms = sum(med(s) for s in row["gc"][tool]["ms"])
+            parts = {
+                "whole process (wall)": med(row["wall_ms"][tool]),
+                "interpreter start and exit": med(row["wall_ms"][tool]) - med(p[tool]["script_ms"]),
+                "import boto3": med(p[tool]["boto3_ms"]),
+                "credpick's modules, attrs incl. (before the first call)": med(p[tool]["import_ms"])
+                if tool == "credpick"
+                else 0.0,
+                "  of which attrs (its import, timed alone)": med(row["_attrs_import"])
+                if tool == "credpick"
+                else 0.0,
+                "first session to frozen credentials": first,
+                "  of which detection (sources imported as needed)": detect or 0.0,
+                "  of which the build and the load": first - (detect or 0.0),
+                "garbage collection, all generations": gc_ms,
+            }
+            for name, value in parts.items():
+                shown = "-" if (tool == "botocore" and value == 0.0) else f"{value:.1f}"
+                rows.setdefault(name, []).append(shown)
+    lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in rows.items()]
+    return lines
 
 
 def run(quick: bool, rounds: int | None) -> dict[str, Any]:
@@ -372,7 +422,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one round, three runtimes")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per runtime (30)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
+    parser.add_argument("--table", type=Path, help="print the tables of a JSON report; run nothing")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.table.read_text(encoding="utf-8"))))
+        return 0
     started = time.perf_counter()
     report = run(args.quick, args.rounds)
     report["seconds"] = round(time.perf_counter() - started, 1)
