@@ -27,8 +27,6 @@ from credpick.sources import imds
 from credpick.testing._simulation import Simulation
 from tests.reliability import test_faults as faults
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
 def sim(sts: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulation]:
@@ -269,7 +267,9 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("credpick"))))
 def _session_modules(extra_env: dict[str, str] | None = None) -> set[str]:
     env = dict(os.environ)
     env.update(extra_env or {})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    # The credpick under test, wherever it was imported from.
+    src = str(Path(credpick.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, "-c", _CHILD], capture_output=True, text=True, env=env, timeout=120
     )
