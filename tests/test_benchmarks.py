@@ -101,3 +101,36 @@ def test_quick_aio_run_compares_every_runtime(tmp_path: Path) -> None:
         _stats(row["credpick_ms"])
     assert "| runtime | credpick.aio ms | aiobotocore ms |" in done.stdout
     assert "FAKE-SECRET" not in done.stdout + done.stderr + out.read_text(encoding="utf-8")
+
+
+COLDSTART = ROOT / "benchmarks" / "coldstart.py"
+
+
+@pytest.mark.skipif(not COLDSTART.exists(), reason="needs the source checkout")
+def test_coldstart_quick_run_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "coldstart.json"
+    done = subprocess.run(
+        [sys.executable, str(COLDSTART), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["quick"] is True and report["blocked_connections"] == []
+    assert set(report["runtimes"]) == {"lambda", "ec2-instance-profile", "web-identity"}
+    for kind, row in report["runtimes"].items():
+        for tool in ("credpick", "botocore", "botocore+attrs"):
+            _stats(row["wall_ms"][tool])
+            assert len(row["gc"][tool]["collections_median"]) == 3, kind
+        _stats(row["ratio_wall"])
+        _stats(row["ratio_wall_vs_attrs"])
+        _stats(row["ratio_second_session"])
+        # -X importtime saw boto3, and credpick's own imports after it.
+        assert row["imports"]["boto3_ms"] > 0 and row["imports"]["credpick_ms"] > 0, kind
+        assert "credpick._session" in row["credpick_modules"], kind
+    for t in report["targets"]:
+        assert {"name", "target", "measured", "met"} <= set(t)
+    assert "| target | goal | measured | met |" in done.stdout
+    assert "FAKE-SECRET" not in done.stdout + done.stderr + out.read_text(encoding="utf-8")

@@ -58,8 +58,7 @@ def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
     """Every candidate the context offers, and every place looked."""
     # Imported here: the sources are the bulk of credpick, and `import credpick`
     # must stay cheap for processes that never ask.
-    from .sources import SOURCES
-    from .sources import assume_role as _assume_role
+    from .sources import SOURCES, absorb
 
     _check_profile(ctx)
     found: list[Candidate] = []
@@ -81,7 +80,7 @@ def gather(ctx: Context) -> tuple[list[Candidate], list[str]]:
             continue
         found += net.detect(ctx)
         looked.append(f"{net.KIND.value}: {net.looked(ctx)}")
-    return _assume_role.absorb(found), looked
+    return absorb(found), looked
 
 
 # Each warning once per process and configuration, as Python's own warnings:

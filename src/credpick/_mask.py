@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import _url
-
 
 def mask_key_id(key_id: object) -> str | None:
     """Show the first and last four characters: ``AKIA...WXYZ``.
@@ -58,6 +56,8 @@ def display_url(url: str) -> str:
     The host is the one the transport (urllib3) would connect to; a URL that
     parsers read differently (a backslash, whitespace) is ``(not a valid URL)``.
     """
+    from . import _url  # on first use: a session that shows no URL need not parse one
+
     return _url.display(url)
 
 

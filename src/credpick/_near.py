@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -31,6 +30,8 @@ def close_match(given: object, known: Iterable[str]) -> str | None:
     words = [k for k in names if folded in k.casefold().split("-")]
     if len(words) == 1:
         return words[0]
+    import difflib  # only for a name that is wrong: not on the path of every session
+
     near = difflib.get_close_matches(given, names, n=1)
     return near[0] if near else None
 

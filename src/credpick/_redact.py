@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -76,23 +77,32 @@ _SECRET_NAMES = frozenset(
         "aws_session_token",
     )
 )
-_PATTERNS = (
-    # <SecretAccessKey>...</SecretAccessKey>
-    re.compile(rf"(?P<head><{_FIELD}(?:\s[^>]*)?>)(?P<v>[^<]+)", re.I),
-    # "Token": "..." and 'Authorization': b'...', also JSON escaped inside a string
-    re.compile(
-        rf"(?P<head>{_FIELD}\\*[\"']?\s*[:=]\s*b?(?P<q>\\*[\"']))(?P<v>.*?)(?P<tail>(?P=q))", re.I
-    ),
-    # the same, cut short by a truncated reply: an opening quote, no closing one
-    re.compile(rf"(?P<head>{_FIELD}\\*[\"']?\s*[:=]\s*b?\\*[\"'])(?P<v>[^\s\"'\\<>&,;]+)", re.I),
-    # x-amz-security-token:VALUE (canonical headers), WebIdentityToken=VALUE&,
-    # Authorization: Bearer VALUE, Signature:\nHEX
-    re.compile(
-        rf"(?P<head>{_FIELD}\s*[:=]\s*)"
-        r"(?P<v>(?:(?:Bearer|Basic|AWS4-HMAC-SHA256)\s+)?[^\s\"'\\<>&,;)}\]]+)",
-        re.I,
-    ),
-)
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    # Compiled on first use, not at import: these four take about 3 ms to
+    # compile, and most processes never redact a record.
+    return (
+        # <SecretAccessKey>...</SecretAccessKey>
+        re.compile(rf"(?P<head><{_FIELD}(?:\s[^>]*)?>)(?P<v>[^<]+)", re.I),
+        # "Token": "..." and 'Authorization': b'...', also JSON escaped inside a string
+        re.compile(
+            rf"(?P<head>{_FIELD}\\*[\"']?\s*[:=]\s*b?(?P<q>\\*[\"']))(?P<v>.*?)(?P<tail>(?P=q))",
+            re.I,
+        ),
+        # the same, cut short by a truncated reply: an opening quote, no closing one
+        re.compile(
+            rf"(?P<head>{_FIELD}\\*[\"']?\s*[:=]\s*b?\\*[\"'])(?P<v>[^\s\"'\\<>&,;]+)", re.I
+        ),
+        # x-amz-security-token:VALUE (canonical headers), WebIdentityToken=VALUE&,
+        # Authorization: Bearer VALUE, Signature:\nHEX
+        re.compile(
+            rf"(?P<head>{_FIELD}\s*[:=]\s*)"
+            r"(?P<v>(?:(?:Bearer|Basic|AWS4-HMAC-SHA256)\s+)?[^\s\"'\\<>&,;)}\]]+)",
+            re.I,
+        ),
+    )
 
 
 def _sub(match: re.Match[str]) -> str:
@@ -111,7 +121,7 @@ def redact_text(text: str, known: Iterable[str] = ()) -> str:
     for value in sorted({k for k in known if len(k) >= _MIN_KNOWN}, key=len, reverse=True):
         for form in {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}:
             text = text.replace(form, REDACTED)
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         text = pattern.sub(_sub, text)
     if "@" in text:
         text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)

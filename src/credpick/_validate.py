@@ -19,7 +19,6 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn, TypeVar
 
-from . import _url
 from ._mask import scrub
 from ._mask import shown as _shown_text
 from ._near import close_match as close_match  # the one rule, shared
@@ -221,6 +220,8 @@ def endpoint(variable: str, value: str) -> str:
     The value is shown only as far as it is safe to: user info and the query
     (which may hold a token) never appear.
     """
+    from . import _url  # only where an endpoint variable is set
+
     try:
         _url.parse(value)
     except _url.UrlRefused as refused:
@@ -235,6 +236,8 @@ def endpoint(variable: str, value: str) -> str:
 
 def _endpoint_shown(value: str) -> str:
     if "@" in value or "?" in value or "#" in value:
-        return _url.display(value)  # user info, query and fragment dropped
+        from ._mask import display_url
+
+        return display_url(value)  # user info, query and fragment dropped
     text = repr(value)  # as typed: its display form would hide the mistake
     return scrub(text if len(text) <= 2 * _LONGEST else text[: 2 * _LONGEST - 3] + "...")

@@ -10,7 +10,6 @@ from botocore.config import Config
 
 from .. import _safe_io
 from .._context import Context
-from .._http import API_REPLY, bound_client
 from .._mask import mask_key_id
 from .._model import Candidate, SourceKind
 
@@ -99,6 +98,10 @@ class BuildInputs:
         reply over 64 KiB is refused; ``Timeouts.attempts`` tries in
         botocore's "standard" retry mode. A timeout or retry setting the
         caller's config sets explicitly wins."""
+        # Here, not at import: a source that builds no client (Lambda, the
+        # environment's keys) does not pay for the bounded HTTP classes.
+        from .._http import API_REPLY, bound_client
+
         session = self.botocore_session
         ctx = self.context
         t = ctx.timeouts

@@ -33,7 +33,7 @@ from typing import Any
 import attrs
 
 from .. import _envvars as ev
-from .. import _files, _url, _validate
+from .. import _files, _validate
 from .._context import Context
 from ..exceptions import ConfigurationError
 
@@ -111,6 +111,8 @@ def _endpoint(ctx: Context, found: tuple[str, str] | None, mode: str) -> str:
     if found is None:
         return MODES[mode]
     value, where = found
+    from .. import _url  # only for an endpoint someone set
+
     _validate.endpoint(where, value)  # names where it was set; shows no user info or query
     url = _url.parse(value)
     if url.query is not None:

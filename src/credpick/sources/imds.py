@@ -22,22 +22,26 @@ import datetime as dt
 import os
 import re
 import threading
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from botocore.credentials import RefreshableCredentials
 
 from .. import _envvars as ev
-from .. import _safe_io
 from .._context import Context
 from .._mask import display_url
-from .._model import RANK, Candidate, SourceKind, Status
+from .._model import Candidate, SourceKind, Status
 from ..exceptions import SourceFailed
 from . import _imds_fetch as fetch
 from . import _imds_http as http
 from . import _imds_settings
 from ._base import BuildInputs, register_features
+
+# The probe's gate, apart so that detection can ask it without importing this module.
+from ._imds_decide import _read as _read
+from ._imds_decide import hardware_signs as hardware_signs
+from ._imds_decide import skip as skip
+from ._imds_decide import skip_reason as skip_reason
 from ._imds_settings import settings
 
 if TYPE_CHECKING:
@@ -57,7 +61,6 @@ IPV6_ENDPOINT = _imds_settings.IPV6_ENDPOINT
 #: How long a negative verdict (nothing answers, no role, IMDSv1 only, a token
 #: request that timed out) is kept before the service is asked again.
 RETRY_AFTER = dt.timedelta(minutes=5)
-_DMI_CAP = 4096
 
 
 @attrs.frozen
@@ -122,73 +125,6 @@ def endpoint(ctx: Context) -> str:
         ConfigurationError: The endpoint or the mode is malformed.
     """
     return settings(ctx).endpoint
-
-
-def _read(ctx: Context, path: str) -> str | None:
-    # Bounded and non-blocking: a FIFO planted at a DMI path must not hang detection.
-    try:
-        data = _safe_io.read_bytes(ctx.root / path, limit=_DMI_CAP)
-    except _safe_io.FileProblem:
-        return None
-    return data.decode("utf-8", "replace").strip().lower()
-
-
-# Each file, and how its (lower-cased) content starts on EC2.
-_SIGNS = (
-    ("sys/class/dmi/id/sys_vendor", "amazon ec2"),
-    ("sys/class/dmi/id/product_uuid", "ec2"),
-    ("sys/class/dmi/id/board_asset_tag", "i-"),
-    ("sys/hypervisor/uuid", "ec2"),
-)
-
-
-def hardware_signs(ctx: Context) -> tuple[str, ...]:
-    """The hardware identity files under ``ctx.root`` that say EC2."""
-    found = []
-    for path, mark in _SIGNS:
-        value = _read(ctx, path)
-        exact = path.endswith("sys_vendor")
-        if value is not None and (value == mark if exact else value.startswith(mark)):
-            found.append("/" + path)
-    return tuple(found)
-
-
-def skip_reason(ctx: Context) -> str | None:
-    """Why the metadata service need not be probed, or ``None`` to probe."""
-    if ctx.flag(ev.IMDS_DISABLED):
-        return f"{ev.IMDS_DISABLED}=true"
-    if settings(ctx).endpoint_set:
-        return None  # someone pointed us at an endpoint: ask it
-    vendor = _read(ctx, "sys/class/dmi/id/sys_vendor")
-    if vendor is not None and not hardware_signs(ctx):
-        return f"hardware vendor is '{vendor}' (/sys/class/dmi/id/sys_vendor), not Amazon EC2"
-    return None
-
-
-def _could_decide(found: Sequence[Candidate]) -> bool:
-    """Whether the instance profile could change the pick, or a profile's
-    ``credential_source = Ec2InstanceMetadata`` stands on it."""
-    if any(c.provenance.root.source is KIND for c in found):
-        return True
-    for c in found:
-        if c.status is Status.UNAVAILABLE:
-            continue
-        if c.rank < RANK[KIND] or (c.explicit and c.role_based):
-            return False
-    return True
-
-
-def skip(ctx: Context, found: Sequence[Candidate]) -> str | None:
-    """Why detection need not probe, given what the cheap sources ``found``.
-
-    Raises:
-        ConfigurationError: A metadata setting is malformed (checked even
-            when the probe is skipped, as botocore does).
-    """
-    settings(ctx)
-    if not _could_decide(found):
-        return "a safer source decided"
-    return skip_reason(ctx)
 
 
 def looked(ctx: Context) -> str:
