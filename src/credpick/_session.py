@@ -75,6 +75,9 @@ def _recording_features() -> Iterator[set[str]]:
     try:
         from botocore.context import start_as_current_context
     except ImportError:
+        start_as_current_context = None
+    if start_as_current_context is None:
+        # Outside the except: an error raised in the block must not chain the ImportError.
         yield features
         return
     with start_as_current_context():

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.credentials
 import pytest
 import time_machine
 
@@ -149,6 +150,10 @@ def test_a_long_lived_key_without_a_token_still_loads(
     assert credentials.method == "custom-process"
 
 
+@pytest.mark.skipif(
+    "account_id" not in botocore.credentials.Credentials.__init__.__code__.co_varnames,
+    reason="botocore before 1.37 keeps no account on credentials",
+)
 def test_the_account_id_comes_from_the_output_or_the_profile(
     home: Path, tmp_path: Path, make_context: Any
 ) -> None:

@@ -66,6 +66,21 @@ def test_every_failure_is_built_clean(
     assert_built_clean(error, markers)
 
 
+@pytest.mark.usefixtures("no_retry_sleep")
+@pytest.mark.parametrize("source", ["ecs", "credential-process"])
+def test_a_failure_on_a_botocore_without_feature_ids_is_built_clean(
+    source: str, sim: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore before 1.36 has no ``botocore.context``: the failed import must not
+    become the ``__context__`` of every error raised while credentials load."""
+    monkeypatch.setitem(sys.modules, "botocore.context", None)  # import raises ImportError
+    case = {"ecs": "malformed reply", "credential-process": "malformed reply"}[source]
+    with rig_for(source, sim, monkeypatch) as rig:
+        error = _raised(action(rig, case))
+    assert error.kind == source
+    assert_built_clean(error)
+
+
 # -- wrap() and guard() --------------------------------------------------------
 
 

@@ -31,6 +31,8 @@ from ._base import BuildInputs, CredentialProvider, register_features
 
 KIND = SourceKind.CREDENTIAL_PROCESS
 LOOKS_AT = "the active profile's credential_process"
+# botocore 1.37+ keeps the account on credentials (read without importing inspect).
+_CARRIES_ACCOUNT = "account_id" in Credentials.__init__.__code__.co_varnames
 METHOD = "custom-process"
 
 
@@ -187,12 +189,14 @@ class ProcessProvider:
         metadata = self.fetch()
         register_features("CREDENTIALS_PROCESS")
         if metadata["expiry_time"] is None:
+            # botocore carries the account on credentials since 1.37; older ones take no such argument.
+            account = {"account_id": metadata["account_id"]} if _CARRIES_ACCOUNT else {}
             return Credentials(
                 access_key=metadata["access_key"],
                 secret_key=metadata["secret_key"],
                 token=metadata["token"],
                 method=METHOD,
-                account_id=metadata["account_id"],
+                **account,
             )
         return RefreshableCredentials.create_from_metadata(
             metadata, refresh_using=self._refresh, method=METHOD
