@@ -23,7 +23,6 @@ from . import _files, _redact, _region
 from ._context import Context, Timeouts, argument_error
 from ._detect import detect
 from ._detection import Detection
-from ._failures import translate as translate
 from ._keys import classify
 from ._model import Candidate, SourceKind, account_of
 from ._obtained import watch
@@ -34,7 +33,7 @@ from .exceptions import CredpickError, SourceFailed
 if TYPE_CHECKING:
     from ._chain import AssumeRole
     from .sources import BuildInputs
-    from .sources._base import ExplicitKeys
+    from .sources._explicit import ExplicitKeys
 
 
 class _Loaded(CredentialProvider):  # type: ignore[misc]
@@ -148,6 +147,14 @@ def _audit_session(detection: Detection, credentials: Any) -> None:
     else:
         parts.append("no region")
     audit("session", "chosen", ", ".join(parts), fields)
+
+
+def translate(exc: BaseException, chosen: Candidate, ctx: Context | None = None) -> SourceFailed:
+    """:func:`credpick._failures.translate`, imported on the first failure: a
+    session that loads its credentials never needs it."""
+    from ._failures import translate as words
+
+    return words(exc, chosen, ctx)
 
 
 def _translating(
