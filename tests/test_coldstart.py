@@ -301,8 +301,9 @@ _UNMATCHED = {
 
 
 #: Modules a session imports only when it needs them: a failure's words, a key
-#: found in a legacy file, keys passed in code.
+#: found in a legacy file, keys passed in code, credpick.aio's build result.
 _ONLY_WHEN_ASKED = {
+    "credpick._built",
     "credpick._failures",
     "credpick.sources._legacy_key",
     "credpick.sources._explicit",
