@@ -300,15 +300,47 @@ _UNMATCHED = {
 }
 
 
+#: Modules a session imports only when it needs them: a failure's words, a key
+#: found in a legacy file, keys passed in code, credpick.aio's build result.
+_ONLY_WHEN_ASKED = {
+    "credpick._built",
+    "credpick._failures",
+    "credpick.sources._legacy_key",
+    "credpick.sources._explicit",
+}
+
+
 @pytest.mark.parametrize("kind", ["lambda", "static", "env-session"])
 def test_session_imports_no_source_that_cannot_match(kind: str, sim: Simulation) -> None:
     sim.use(kind)
     loaded = _session_modules()
     assert "credpick.sources.static" in loaded  # it did run detection
     assert loaded & _UNMATCHED == set()
+    assert loaded & _ONLY_WHEN_ASKED == set()
 
 
 def test_the_import_check_sees_a_source_that_loads(sim: Simulation) -> None:
     sim.use("lambda")
     loaded = _session_modules({"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/c"})
     assert "credpick.sources.ecs" in loaded
+
+
+def test_a_legacy_key_is_still_found_where_its_class_loads_late(
+    sim: Simulation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The boto2 file's key is the only one: detection must still see it (its
+    # class is imported where the file has one), and refuse nothing it must not.
+    boto = tmp_path / "boto.cfg"
+    boto.write_text(
+        "[Credentials]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+        encoding="utf-8",
+    )
+    env = {"BOTO_CONFIG": str(boto), "AWS_EC2_METADATA_DISABLED": "true"}
+    loaded = _session_modules(env)
+    assert "credpick.sources._legacy_key" in loaded
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    picked = credpick.detect()
+    assert picked.chosen is not None
+    assert picked.chosen.params["store"] == "boto-config"

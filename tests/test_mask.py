@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from credpick._mask import display_url, ensure_masked, is_temporary_key_id, mask_key_id, scrub
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from credpick._mask import (
+    display_url,
+    ensure_masked,
+    is_temporary_key_id,
+    mask_key_id,
+    scrub,
+    shown,
+)
 
 from .helpers import STATIC_KEY_ID, TEMP_KEY_ID
 
@@ -113,3 +124,47 @@ def test_display_url_drops_user_info_query_and_fragment(url: str, shown: str) ->
 )
 def test_display_url_says_when_a_url_is_not_valid(url: str) -> None:
     assert display_url(url) == "(not a valid URL)"
+
+
+# -- the fast paths of scrub and shown (no "AKIA"/"ASIA", no "://") -------------------
+
+_SCRUB_PATTERN = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA)[A-Z0-9]{12,124})(?![A-Z0-9])")
+_URL_PATTERN = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s;,'\"<>]+")
+# Texts built from the pieces the patterns look for, so both paths are exercised.
+_PIECES = st.sampled_from(
+    [
+        "AKIA",
+        "ASIA",
+        "akia",
+        "IOSFODNN7EXAMPLE",
+        "Z" * 12,
+        "://",
+        "http",
+        "s3://b",
+        "@",
+        " ",
+        ";",
+        "x",
+    ]
+)
+_TEXTS = st.lists(_PIECES | st.text(max_size=4), max_size=12).map("".join)
+
+
+@given(_TEXTS)
+def test_scrub_masks_as_the_pattern_does_with_or_without_its_shortcut(text: str) -> None:
+    # The shortcut skips the pattern when neither prefix is in the text; the
+    # answer must be the pattern's own in every case.
+    assert scrub(text) == _SCRUB_PATTERN.sub(lambda m: mask_key_id(m.group(1)) or "****", text)
+
+
+@given(_TEXTS)
+def test_shown_shows_urls_as_the_pattern_does_with_or_without_its_shortcut(text: str) -> None:
+    expected = scrub(_URL_PATTERN.sub(lambda m: display_url(m.group(0)), text))
+    assert shown(text) == expected
+
+
+def test_a_pasted_key_in_text_is_still_masked() -> None:
+    assert scrub(f"id={STATIC_KEY_ID};") == "id=AKIA...MPLE;"
+    assert shown(f"see https://u:{STATIC_KEY_ID}@h/x ({STATIC_KEY_ID})") == (
+        "see https://h/x (AKIA...MPLE)"
+    )

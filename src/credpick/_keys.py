@@ -93,9 +93,17 @@ def classify(credentials: Any) -> KeyClass:
         if hasattr(credentials, "get_frozen_credentials")
         else credentials
     )
-    key_id = getattr(frozen, "access_key", None) or ""
-    token = getattr(frozen, "token", None)
-    method = getattr(credentials, "method", None)
+    return classify_values(
+        getattr(frozen, "access_key", None),
+        getattr(frozen, "token", None),
+        getattr(credentials, "method", None),
+    )
+
+
+def classify_values(key_id: Any, token: Any, method: str | None) -> KeyClass:
+    """:func:`classify` of the three values themselves (a refresh's metadata):
+    no secret key is needed, and no object to carry them."""
+    key_id = key_id or ""
     long_lived = is_long_lived(key_id, token)
     origin = METHOD_ORIGINS.get(
         method or "", f"botocore provider {method!r}" if method else "unknown"

@@ -17,9 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from ._keys import KeyClass, classify, key_words, why_refused
+from ._keys import KeyClass, classify, classify_values, key_words, why_refused
 from ._model import Candidate
 from .exceptions import StaticKeysRefused
 
@@ -27,15 +25,6 @@ if TYPE_CHECKING:
     from ._detection import Policy
 
 logger = logging.getLogger("credpick")
-
-
-@attrs.frozen
-class _Seen:
-    """A refresh's metadata, shaped for :func:`classify`: no secret key."""
-
-    access_key: object
-    token: object = attrs.field(repr=False)
-    method: str | None
 
 
 def _what(candidate: Candidate, root: bool) -> str:
@@ -103,8 +92,8 @@ def _metadata_verdict(
 ) -> StaticKeysRefused | None:
     if not isinstance(metadata, dict):
         return None  # not credentials at all: botocore fails on it, as it should
-    seen = _Seen(metadata.get("access_key"), metadata.get("token"), None)
-    return verdict(classify(seen), candidate, static_keys, root=root, when=" on refresh")
+    keys = classify_values(metadata.get("access_key"), metadata.get("token"), None)
+    return verdict(keys, candidate, static_keys, root=root, when=" on refresh")
 
 
 def judging(

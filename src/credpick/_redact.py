@@ -113,7 +113,10 @@ def _sub(match: re.Match[str]) -> str:
 
 # The user info of a URL ("http://user:password@host/"), which botocore quotes
 # in its connection errors.
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"'<>]*@")
+# Compiled on first use, as _patterns(): only a record or reply being redacted needs it.
+@functools.cache
+def _userinfo() -> re.Pattern[str]:
+    return re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"'<>]*@")
 
 
 def redact_text(text: str, known: Iterable[str] = ()) -> str:
@@ -124,7 +127,7 @@ def redact_text(text: str, known: Iterable[str] = ()) -> str:
     for pattern in _patterns():
         text = pattern.sub(_sub, text)
     if "@" in text:
-        text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
+        text = _userinfo().sub(rf"\g<scheme>{REDACTED}@", text)
     return scrub(text)
 
 
@@ -141,7 +144,9 @@ def _redact_json(value: Any) -> Any:
     return value
 
 
-_FORM = re.compile(rb"[\w.~%+\-]+=[\w.~%+\-]*(?:&[\w.~%+\-]+=[\w.~%+\-]*)*")
+@functools.cache
+def _form() -> re.Pattern[bytes]:
+    return re.compile(rb"[\w.~%+\-]+=[\w.~%+\-]*(?:&[\w.~%+\-]+=[\w.~%+\-]*)*")
 
 
 def redact_body(body: bytes, known: Iterable[str] = ()) -> bytes:
@@ -152,7 +157,7 @@ def redact_body(body: bytes, known: Iterable[str] = ()) -> bytes:
     if stripped.startswith((b"{", b"[")):
         with contextlib.suppress(ValueError):  # truncated JSON: the patterns still apply
             text = json.dumps(_redact_json(json.loads(text)))
-    elif not (stripped.startswith(b"<") or _FORM.fullmatch(stripped) or not stripped):
+    elif not (stripped.startswith(b"<") or _form().fullmatch(stripped) or not stripped):
         return f"<{len(body)} bytes withheld: not JSON, XML or a form>".encode()
     return redact_text(text, known).encode()
 

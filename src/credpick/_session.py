@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-import attrs
 import boto3
 import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver
@@ -23,7 +22,6 @@ from . import _files, _redact, _region
 from ._context import Context, Timeouts, argument_error
 from ._detect import detect
 from ._detection import Detection
-from ._failures import translate as translate
 from ._keys import classify
 from ._model import Candidate, SourceKind, account_of
 from ._obtained import watch
@@ -32,9 +30,10 @@ from ._report import audit
 from .exceptions import CredpickError, SourceFailed
 
 if TYPE_CHECKING:
+    from ._built import Built as Built
     from ._chain import AssumeRole
     from .sources import BuildInputs
-    from .sources._base import ExplicitKeys
+    from .sources._explicit import ExplicitKeys
 
 
 class _Loaded(CredentialProvider):  # type: ignore[misc]
@@ -151,6 +150,14 @@ def _audit_session(detection: Detection, credentials: Any) -> None:
     else:
         parts.append("no region")
     audit("session", "chosen", ", ".join(parts), fields)
+
+
+def translate(exc: BaseException, chosen: Candidate, ctx: Context | None = None) -> SourceFailed:
+    """:func:`credpick._failures.translate`, imported on the first failure: a
+    session that loads its credentials never needs it."""
+    from ._failures import translate as words
+
+    return words(exc, chosen, ctx)
 
 
 def _translating(
@@ -298,21 +305,8 @@ def session(
     if isinstance(resolved, CredpickError):
         raise resolved
     detection, context, policy, given = resolved
-    built = build(detection, context, policy, given)
-    return boto3.Session(botocore_session=built.session, region_name=detection.region)
-
-
-@attrs.frozen
-class Built:
-    """A botocore session whose credentials are loaded and checked, and what was loaded.
-
-    ``credentials`` are botocore's (refreshing as botocore's do); ``credpick.aio``
-    hands them to aiobotocore's own refreshable credentials.
-    """
-
-    session: Any
-    credentials: Any = attrs.field(repr=False)
-    features: frozenset[str]
+    botocore_session, _, _ = _build(detection, context, policy, given)
+    return boto3.Session(botocore_session=botocore_session, region_name=detection.region)
 
 
 def resolve(
@@ -387,6 +381,15 @@ def build(
         SourceFailed: The chosen source (or a role of the chain) could not deliver.
         StaticKeysRefused: What was loaded is long-lived, and refused.
     """
+    from ._built import Built  # for credpick.aio: session() needs the botocore session only
+
+    return Built(*_build(detection, context, policy, given))
+
+
+def _build(
+    detection: Detection, context: Context, policy: Policy, given: ExplicitKeys | None
+) -> tuple[Any, Any, frozenset[str]]:
+    """:func:`build`'s botocore session, credentials and feature ids."""
     chosen = detection.chosen
     assert chosen is not None  # resolve() raised any error
     region = detection.region
@@ -420,4 +423,4 @@ def build(
         CredentialResolver(providers=[_Loaded(credentials, method, frozenset(features))]),
     )
     _audit_session(detection, credentials)
-    return Built(session=bs, credentials=credentials, features=frozenset(features))
+    return bs, credentials, frozenset(features)

@@ -10,27 +10,11 @@ from botocore.config import Config
 
 from .. import _safe_io
 from .._context import Context
-from .._mask import mask_key_id
 from .._model import Candidate, SourceKind
 
 if TYPE_CHECKING:
     from .._detection import Policy
-
-
-@attrs.frozen(repr=False)
-class ExplicitKeys:
-    """Keys passed to :func:`credpick.session`: kept for the build only, never in
-    a :class:`~credpick.Candidate`; the repr shows the masked id alone."""
-
-    key_id: str = attrs.field(repr=False)
-    secret: str = attrs.field(repr=False)
-    token: str | None = attrs.field(default=None, repr=False)
-
-    def __repr__(self) -> str:
-        return f"ExplicitKeys({mask_key_id(self.key_id)})"
-
-    def __reduce__(self) -> Any:  # never pickled with the secret
-        raise TypeError("ExplicitKeys cannot be pickled")
+    from ._explicit import ExplicitKeys
 
 
 class CredentialProvider(Protocol):

@@ -16,40 +16,19 @@ helper that read it.
 from __future__ import annotations
 
 from pathlib import Path
-
-import attrs
+from typing import TYPE_CHECKING
 
 from .. import _files, _safe_io
 from .._context import Context
 from .._mask import mask_key_id
 
+if TYPE_CHECKING:
+    from ._legacy_key import LegacyKey
+
 EC2_VARIABLE = "AWS_CREDENTIAL_FILE"
 BOTO_VARIABLE = "BOTO_CONFIG"
 EC2_METHOD = "ec2-credentials-file"
 BOTO_METHOD = "boto-config"
-
-
-@attrs.frozen
-class LegacyKey:
-    """A key (or half of one, or an unusable file) seen in a legacy file.
-
-    Attributes:
-        path: The file.
-        store: ``"ec2-credentials-file"`` or ``"boto-config"`` (botocore's method).
-        id_name: The key id's name in that file, for evidence and errors.
-        key_id: The masked key id, if the file has one.
-        has_secret: Whether the file has the secret key.
-        problem: Why the file cannot be used (follows "which"), if it cannot.
-        via: How the file was found: the variable, or "the default location".
-    """
-
-    path: Path
-    store: str
-    id_name: str
-    key_id: str | None
-    has_secret: bool
-    problem: str | None
-    via: str
 
 
 def _ec2_facts(path: Path) -> tuple[str | None, bool, str | None]:
@@ -80,6 +59,8 @@ def ec2_file(ctx: Context) -> LegacyKey | None:
     key_id, has_secret, problem = _ec2_facts(path)
     if problem is None and key_id is None and not has_secret:
         return None  # botocore skips a file without AWSAccessKeyId
+    from ._legacy_key import LegacyKey  # only where a legacy file has a key
+
     return LegacyKey(
         path, EC2_METHOD, "AWSAccessKeyId", key_id, has_secret, problem, f"{EC2_VARIABLE}"
     )
@@ -114,6 +95,8 @@ def boto_files(ctx: Context) -> list[LegacyKey]:
     for path, via in places:
         facts = _boto_facts(path)
         if facts is not None:
+            from ._legacy_key import LegacyKey  # only where a legacy file has a key
+
             found.append(LegacyKey(path, BOTO_METHOD, "aws_access_key_id", *facts, via))
     return found
 

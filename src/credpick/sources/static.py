@@ -8,7 +8,7 @@ These are what credpick exists to keep out of production: an IAM user's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.credentials import (
     BotoProvider,
@@ -26,7 +26,11 @@ from .._mask import is_temporary_key_id, mask_key_id
 from .._model import Candidate, Provenance, Root, RootKind, SourceKind, Status
 from ..exceptions import ConfigurationError
 from . import _envkeys, _legacy
-from ._base import BuildInputs, CredentialProvider, ExplicitKeys
+from ._base import BuildInputs, CredentialProvider
+
+if TYPE_CHECKING:
+    from ._explicit import ExplicitKeys
+    from ._legacy_key import LegacyKey
 
 KIND = SourceKind.STATIC
 LOOKS_AT = (
@@ -138,7 +142,7 @@ def _from_section(
     ]
 
 
-def _from_legacy(found: _legacy.LegacyKey) -> Candidate:
+def _from_legacy(found: LegacyKey) -> Candidate:
     where = str(found.path)
     origin = f"{where} ({found.via})" if found.via != "the default location" else where
     evidence = (
@@ -264,6 +268,8 @@ def explicit_keys(key_id: object, secret: object, token: object) -> ExplicitKeys
     as in ``boto3.Session``); half a pair gives ``None`` too: see :func:`explicit`."""
     if not (key_id and secret) or _half_pair(key_id, secret, token):
         return None
+    from ._explicit import ExplicitKeys  # only when keys are passed in code
+
     return ExplicitKeys(str(key_id), str(secret), str(token) if token else None)
 
 
