@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import credpick
@@ -345,3 +346,29 @@ def test_a_legacy_key_is_still_found_where_its_class_loads_late(
     picked = credpick.detect()
     assert picked.chosen is not None
     assert picked.chosen.params["store"] == "boto-config"
+
+
+def test_role_arn_in_code_loads_only_the_sources_that_read_it(make_context: Any) -> None:
+    ctx = attrs.evolve(make_context({}), role_arn="arn:aws:iam::123456789012:role/r")
+    wanted = {s.KIND for s in sources.SOURCES if s.may_find(ctx) and not s._always}
+    assert wanted == {s.KIND for s in sources.SOURCES if s._role_arn}
+    assert wanted  # some source does read it (web identity's AWS_ROLE_ARN twin)
+
+
+def test_asking_the_probe_whether_to_run_imports_only_its_gate(
+    make_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The metadata source's ``skip`` lives in a light module: asking it must not
+    import the probe, its HTTP client and its fetcher (sys.modules is shared, so
+    the import asked for is what is checked)."""
+    asked: list[str] = []
+    real = sources.importlib.import_module
+
+    def recording(name: str, package: str | None = None) -> Any:
+        asked.append(name)
+        return real(name, package)
+
+    monkeypatch.setattr(sources.importlib, "import_module", recording)
+    probe = next(s for s in sources.SOURCES if s.NETWORK)
+    probe.skip(make_context({"AWS_EC2_METADATA_DISABLED": "true"}), [])
+    assert asked == ["credpick.sources._imds_decide"]
