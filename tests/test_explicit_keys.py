@@ -48,7 +48,7 @@ def explicit_static(**fields: Any) -> Candidate:
         "status": Status.CHOSEN,
         "origin": ORIGIN,
         "evidence": ("aws_access_key_id=AKIA...MPLE", "aws_secret_access_key= given"),
-        "reason": f"long-lived key {ORIGIN}",
+        "reason": f"long-lived {ORIGIN}",
         "fix": FIX,
         "long_lived": True,
         "explicit": True,
@@ -119,6 +119,7 @@ def test_temporary_keys_in_code_are_env_session_and_picked_beside_a_role(
     ctx = make_context(web_identity(home))
     d = credpick.detect(context=ctx, **TEMP)
     assert d.error is None and d.chosen is not None
+    assert d.chosen.reason == "temporary keys passed in code" and d.chosen.fix is None
     assert (d.chosen.kind, d.chosen.explicit, d.chosen.long_lived) == (
         SourceKind.ENV_SESSION,
         True,

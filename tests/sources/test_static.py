@@ -77,6 +77,15 @@ def test_env_keys_are_static(make_context: Any) -> None:
     assert only(credpick.detect(context=make_context(env))) == env_key()
 
 
+def test_env_keys_say_where_they_are_stored(make_context: Any) -> None:
+    # params and origin are what build() and explain() read; Candidate's equality skips params.
+    env = {"AWS_ACCESS_KEY_ID": STATIC_KEY_ID, "AWS_SECRET_ACCESS_KEY": STATIC_SECRET}
+    found = only(credpick.detect(context=make_context(env)))
+    assert (found.origin, dict(found.params)) == ("environment", {"store": "env"})
+    half = only(credpick.detect(context=make_context({"AWS_ACCESS_KEY_ID": STATIC_KEY_ID})))
+    assert (half.status, half.origin) == (Status.FAILED, "environment")
+
+
 def test_an_akia_id_with_a_session_token_is_still_long_lived(make_context: Any) -> None:
     env = {
         "AWS_ACCESS_KEY_ID": STATIC_KEY_ID,

@@ -308,7 +308,7 @@ def explicit(key_id: object, secret: object, token: object) -> Candidate | Confi
         evidence=tuple(evidence),
         reason=_tokenless("aws_access_key_id=", "aws_session_token=")
         if tokenless
-        else ("long-lived" if long_lived else "temporary") + f" key {EXPLICIT_ORIGIN}",
+        else ("long-lived " if long_lived else "temporary ") + EXPLICIT_ORIGIN,
         fix=_tokenless_fix("pass aws_session_token= with", "pass no keys")
         if tokenless
         else (f"pass no keys in code; {_FIX}" if long_lived else None),
