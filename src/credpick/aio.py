@@ -191,7 +191,7 @@ async def session(
         ConfigurationError: A config file, an endpoint variable or an argument
             is unusable.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     built, region = await asyncio.to_thread(
         _prepare,
@@ -261,7 +261,7 @@ async def wrap(
         ConfigurationError: It is not an ``AioSession``, its profile is undefined,
             or a config file is unusable.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     check_policy("credpick.aio.wrap", policy)
     _validate.boolean("credpick.aio.wrap", "replace", replace)
