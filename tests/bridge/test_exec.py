@@ -19,6 +19,7 @@ from credpick.testing import Simulation
 from credpick.testing._fakes import SECRET_PREFIX, TOKEN_PREFIX
 
 from ..helpers import STATIC_ENV, STATIC_KEY_ID, STATIC_SECRET, write
+from ..security._watchdog import bounded
 
 CREDPICK = [sys.executable, "-m", "credpick"]
 PY = sys.executable
@@ -182,6 +183,19 @@ def test_the_config_copy_has_the_active_profile_even_when_the_config_lacks_it(
     assert (tmp_path / "copy").read_text().strip() == "[profile ci]"
     config_without_credentials(tmp_path / "missing", tmp_path / "copy2", "default")
     assert (tmp_path / "copy2").read_text().strip() == "[default]"
+
+
+@pytest.mark.parametrize("hostile", ["fifo", "huge"])
+def test_a_hostile_config_file_gives_the_section_alone_never_a_hang(
+    hostile: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "config"
+    if hostile == "fifo":
+        os.mkfifo(source)  # an unbounded open() blocks here until a writer comes
+    else:
+        source.write_text("[profile ci]\nregion = eu-west-1\n" + "#" * (2 << 20))
+    bounded(lambda: config_without_credentials(source, tmp_path / "copy", "ci"))
+    assert (tmp_path / "copy").read_text().strip() == "[profile ci]"
 
 
 def test_a_profile_only_in_the_credentials_file_still_resolves_in_the_child(

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+from .. import _safe_io
 from .._context import Context
 from .._mask import shown
 from ..exceptions import ConfigurationError
@@ -84,10 +85,9 @@ def config_without_credentials(source: Path, target: Path, profile: str) -> None
     credentials file (now ``/dev/null``) would be one. A missing or unreadable
     ``source`` gives that section alone."""
     parser = configparser.RawConfigParser(interpolation=None, strict=False)
-    try:
-        with source.open(encoding="utf-8") as file:
-            parser.read_file(file)
-    except (OSError, UnicodeDecodeError, configparser.Error):
+    try:  # bounded, as every shared-file read: a FIFO or a huge file is no hang
+        parser.read_string(_safe_io.read_text(source, limit=_safe_io.SHARED_FILE))
+    except (_safe_io.FileProblem, configparser.Error):
         parser = configparser.RawConfigParser(interpolation=None, strict=False)
     for section in parser.sections():
         for key in list(parser[section]):
