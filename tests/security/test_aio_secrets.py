@@ -22,12 +22,9 @@ pytest.importorskip("aiobotocore", reason=REASON)
 import credpick
 import credpick.aio
 from credpick.testing import Simulation
-from tests.helpers import TEMP_SECRET
-from tests.security import _marked
-from tests.security._leaks import Records, assert_clean_error, leaks
-from tests.security._marked import SUCCEEDS, action, rig_for, scenarios
-
-FAILING = [s for s in scenarios() if s[1] != "happy" and s not in SUCCEEDS]
+from tests.security import _marked, test_error_chains, test_logs
+from tests.security._leaks import Records, leaks
+from tests.security._marked import rig_for
 
 
 def _aio_build() -> Any:
@@ -57,47 +54,10 @@ def through_aio(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_marked, "_refresh_later", _aio_refresh_later)
 
 
-@pytest.mark.usefixtures("no_retry_sleep")
-@pytest.mark.parametrize(
-    ("source", "case"), [pytest.param(*s, id="/".join(s)) for s in scenarios()]
-)
-def test_no_secret_in_any_record(
-    source: str,
-    case: str,
-    sim: Simulation,
-    monkeypatch: pytest.MonkeyPatch,
-    debug_records: Records,
-) -> None:
-    with rig_for(source, sim, monkeypatch) as rig:
-        run = action(rig, case)
-        if case == "happy" or (source, case) in SUCCEEDS:
-            frozen = run()
-            assert frozen.secret_key == TEMP_SECRET or source == "static"
-        else:
-            with pytest.raises(credpick.CredpickError):
-                run()
-        markers = rig.markers()
-    assert leaks(debug_records.texts, markers) == []
-
-
-def _raised(call: Any) -> credpick.CredpickError:
-    """The error ``call`` raises, caught here: the test's frame (its rig) is not in its traceback."""
-    with pytest.raises(credpick.CredpickError) as info:
-        call()
-    return info.value
-
-
-@pytest.mark.usefixtures("no_retry_sleep")
-@pytest.mark.parametrize(("source", "case"), [pytest.param(*s, id="/".join(s)) for s in FAILING])
-def test_every_failure_is_built_clean(
-    source: str, case: str, sim: Simulation, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with rig_for(source, sim, monkeypatch) as rig:
-        error = _raised(action(rig, case))
-        markers = rig.markers()
-    assert error.kind == source
-    assert_clean_error(error, markers)
-    assert error.__cause__ is None and error.__context__ is None, "raised inside an except block"
+# The sync scenarios themselves, collected here again: the autouse fixture above
+# builds and refreshes each through credpick.aio (one test, two paths, no copy).
+test_no_secret_in_any_record = test_logs.test_no_secret_in_any_record
+test_every_failure_is_built_clean = test_error_chains.test_every_failure_is_built_clean
 
 
 def test_no_secret_in_the_session_or_credentials_repr(
