@@ -4,6 +4,7 @@ tables docs/performance.md quotes."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 from pathlib import Path
@@ -159,3 +160,28 @@ def table(report: dict[str, Any]) -> str:
             f"| {t['name']} | {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |"
         )
     return "\n".join(lines)
+
+
+def save(report: dict[str, Any], path: Path, seconds: float) -> None:
+    """Stamp the run's duration on ``report`` and write it as JSON to ``path``."""
+    report["seconds"] = round(seconds, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+def header(report: dict[str, Any], run: str) -> str:
+    """The versions and the machine, the line above every benchmark's tables."""
+    m = report["machine"]
+    return (
+        f"credpick {m['credpick']} vs botocore {m['botocore']} | Python {m['python']} | "
+        f"{m['nproc']} x {m['cpu']} | {run}, {report['seconds']} s\n"
+    )
+
+
+def verdict(report: dict[str, Any], path: Path) -> int:
+    """Say where the JSON is; exit 1 when a child tried to leave loopback."""
+    print(f"\nJSON: {path}")
+    if report["blocked_connections"]:
+        print(f"blocked non-loopback connections: {report['blocked_connections']}")
+        return 1
+    return 0

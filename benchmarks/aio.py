@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import time
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _report import save, verdict  # noqa: E402
 from aiobotocore.session import get_session  # noqa: E402
 from run import RUNTIMES, preserved_environ, summary  # noqa: E402
 
@@ -126,12 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     report = asyncio.run(run(args.quick))
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    save(report, args.json, time.perf_counter() - started)
     print(table(report))
-    print(f"\nJSON: {args.json}")
-    return 1 if report["blocked_connections"] else 0
+    return verdict(report, args.json)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from credpick.testing._simulation import Simulation  # noqa: E402
 from credpick.testing._sts import StsEmulator  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine  # noqa: E402
+from _report import header, machine, save, verdict  # noqa: E402
 
 SCHEMA = 1
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "coldstart.json"
@@ -429,20 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     report = run(args.quick, args.rounds)
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    m = report["machine"]
-    print(
-        f"credpick {m['credpick']} vs botocore {m['botocore']} | Python {m['python']} | "
-        f"{m['nproc']} x {m['cpu']} | {report['rounds']} rounds, {report['seconds']} s\n"
-    )
+    save(report, args.json, time.perf_counter() - started)
+    print(header(report, f"{report['rounds']} rounds"))
     print(table(report))
-    print(f"\nJSON: {args.json}")
-    if report["blocked_connections"]:
-        print(f"blocked non-loopback connections: {report['blocked_connections']}")
-        return 1
-    return 0
+    return verdict(report, args.json)
 
 
 if __name__ == "__main__":

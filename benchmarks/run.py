@@ -44,7 +44,7 @@ from credpick.testing._simulation import Simulation  # noqa: E402
 from credpick.testing._sts import StsEmulator  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, table, targets  # noqa: E402
+from _report import header, machine, save, table, targets, verdict  # noqa: E402
 
 SCHEMA = 1
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "latest.json"
@@ -362,21 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     report = run(args.quick)
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    m = report["machine"]
-    print(
-        f"credpick {m['credpick']} vs botocore {m['botocore']} | Python {m['python']} | "
-        f"{m['nproc']} x {m['cpu']} | {'quick' if args.quick else 'full'} run, "
-        f"{report['seconds']} s\n"
-    )
+    save(report, args.json, time.perf_counter() - started)
+    print(header(report, "quick run" if args.quick else "full run"))
     print(table(report))
-    print(f"\nJSON: {args.json}")
-    if report["blocked_connections"]:
-        print(f"blocked non-loopback connections: {report['blocked_connections']}")
-        return 1
-    return 0
+    return verdict(report, args.json)
 
 
 if __name__ == "__main__":
