@@ -23,7 +23,8 @@ def test_all_is_the_public_surface() -> None:
 
 
 def test_the_provenance_types_are_the_ones_candidates_carry() -> None:
-    from credpick._model import Link, LinkKind, Provenance, Root, RootKind
+    from credpick._link import Link, LinkKind
+    from credpick._model import Provenance, Root, RootKind
 
     assert (credpick.Provenance, credpick.Root, credpick.Link) == (Provenance, Root, Link)
     assert (credpick.RootKind, credpick.LinkKind) == (RootKind, LinkKind)

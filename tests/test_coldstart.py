@@ -303,10 +303,12 @@ _UNMATCHED = {
 
 
 #: Modules a session imports only when it needs them: a failure's words, a key
-#: found in a legacy file, keys passed in code, credpick.aio's build result.
+#: found in a legacy file, keys passed in code, credpick.aio's build result, a
+#: role chain's links (assume-role profiles only).
 _ONLY_WHEN_ASKED = {
     "credpick._built",
     "credpick._failures",
+    "credpick._link",
     "credpick.sources._legacy_key",
     "credpick.sources._explicit",
 }
@@ -319,6 +321,11 @@ def test_session_imports_no_source_that_cannot_match(kind: str, sim: Simulation)
     assert "credpick.sources.static" in loaded  # it did run detection
     assert loaded & _UNMATCHED == set()
     assert loaded & _ONLY_WHEN_ASKED == set()
+
+
+def test_an_assume_role_chain_loads_the_links_it_makes(sim: Simulation) -> None:
+    sim.use("assume-role")
+    assert "credpick._link" in _session_modules()
 
 
 def test_the_import_check_sees_a_source_that_loads(sim: Simulation) -> None:

@@ -14,7 +14,8 @@ import pytest
 import credpick
 from credpick import SourceKind
 from credpick._keys import is_long_lived, why_refused
-from credpick._model import Candidate, Link, LinkKind, Provenance, Root, RootKind
+from credpick._link import Link, LinkKind
+from credpick._model import Candidate, Provenance, Root, RootKind
 from credpick.testing import Simulation
 
 from .helpers import (

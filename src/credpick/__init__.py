@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from ._detect import detect
     from ._detection import Detection, Policy
     from ._kinds import SourceKind
-    from ._model import Candidate, Link, LinkKind, Provenance, Root, RootKind, Status
+    from ._link import Link, LinkKind
+    from ._model import Candidate, Provenance, Root, RootKind, Status
     from ._request_guard import guard
     from ._role import AssumeRole
     from ._session import session
@@ -75,8 +76,8 @@ _LAZY = {
     "Policy": "._detection",
     "ScanFinding": ".migrate",
     "ScanReport": ".migrate",
-    "Link": "._model",
-    "LinkKind": "._model",
+    "Link": "._link",
+    "LinkKind": "._link",
     "Provenance": "._model",
     "Root": "._model",
     "RootKind": "._model",

@@ -52,17 +52,12 @@ class SharedFiles:
         return name in self.profiles or name in self.credentials
 
 
-@attrs.frozen
-class _Kind:
-    """Which shared file: its variable, its name in messages, its section syntax."""
-
-    variable: str
-    label: str
-    section: str
-
-
-CONFIG = _Kind(ev.CONFIG_FILE, "config file", "[profile NAME] (or [default])")
-CREDENTIALS = _Kind(ev.SHARED_CREDENTIALS_FILE, "credentials file", "[NAME] (or [default])")
+#: Which shared file: its variable, its name in messages, its section syntax.
+#: Plain tuples, read only when an error is worded: a class here would cost
+#: every session's import.
+_FileKind = tuple[str, str, str]
+CONFIG: _FileKind = (ev.CONFIG_FILE, "config file", "[profile NAME] (or [default])")
+CREDENTIALS: _FileKind = (ev.SHARED_CREDENTIALS_FILE, "credentials file", "[NAME] (or [default])")
 
 
 def _nested(value: str) -> dict[str, str] | None:
@@ -145,22 +140,23 @@ def _parse_text(path: Path) -> dict[str, Any] | str:
     return parsed
 
 
-def _error(path: Path, kind: _Kind, ctx: Context, reason: str) -> ConfigurationError:
+def _error(path: Path, kind: _FileKind, ctx: Context, reason: str) -> ConfigurationError:
     """The error for a shared file that cannot be used, from a reason without contents."""
-    if ctx.get(kind.variable):
-        named, evidence = f"{kind.variable} points at {path}", f"{kind.variable}={path}"
+    variable, label, section = kind
+    if ctx.get(variable):
+        named, evidence = f"{variable} points at {path}", f"{variable}={path}"
     else:
-        named, evidence = f"the {kind.label} {path}", str(path)
+        named, evidence = f"the {label} {path}", str(path)
     if reason.startswith("cannot be parsed"):
-        fix = f"fix the syntax of {path}: sections look like {kind.section}, settings like key = value"
+        fix = f"fix the syntax of {path}: sections look like {section}, settings like key = value"
     elif "over the limit" in reason:
-        fix = f"point {kind.variable} at the real {kind.label}; a shared file is never this large"
+        fix = f"point {variable} at the real {label}; a shared file is never this large"
     elif "UTF-8" in reason:
         fix = f"save {path} as UTF-8 text"
     elif reason.startswith(("cannot be opened", "cannot be read")):
         fix = f"make {path} readable by this process"
     else:
-        fix = f"point {kind.variable} at a regular file (or /dev/null for none), or remove {path}"
+        fix = f"point {variable} at a regular file (or /dev/null for none), or remove {path}"
     return ConfigurationError(f"{named}, which {reason}", evidence=(evidence,), fix=fix)
 
 

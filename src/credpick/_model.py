@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -19,6 +19,11 @@ from ._kinds import ROLE_RANK_MAX as ROLE_RANK_MAX
 from ._kinds import SourceKind as SourceKind
 from ._kinds import SourceKindName as SourceKindName
 from ._mask import ensure_masked, scrub
+
+if TYPE_CHECKING:
+    # A role chain's links: only assume-role chains make them, so their module
+    # loads with that source, not on every session's path.
+    from ._link import Link
 
 
 class Status(str, enum.Enum):
@@ -67,18 +72,6 @@ class RootKind(str, enum.Enum):
     LEGACY_FILE = "legacy-file"
     #: Keys passed to :func:`credpick.session` in code.
     EXPLICIT_KEYS = "explicit-keys"
-
-
-class LinkKind(str, enum.Enum):
-    """How a role is assumed on top of a chain's root.
-
-    .. versionadded:: 0.2.0
-    """
-
-    #: A profile's ``role_arn`` over another profile's credentials.
-    SOURCE_PROFILE = "source-profile"
-    #: A profile's ``role_arn`` over ``credential_source``.
-    CREDENTIAL_SOURCE = "credential-source"
 
 
 def _freeze(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -142,28 +135,6 @@ class Root:
     def to_dict(self) -> dict[str, Any]:
         shown = attrs.asdict(self, filter=lambda a, _: a.name not in ("source", "params"))
         return {**shown, "kind": self.kind.value}
-
-
-@attrs.frozen
-class Link:
-    """A role assumed on top of the root (or of the link before): how it is
-    configured (``kind``), the role and its account, the profile that says so
-    (``origin``); ``long_lived`` is always ``False``, a role's keys are temporary.
-
-    .. versionadded:: 0.2.0
-    """
-
-    kind: LinkKind
-    role_arn: str = attrs.field(converter=scrub)
-    origin: str = attrs.field(converter=scrub)
-    account: str | None = None
-    long_lived: bool = False
-
-    def describe(self) -> str:
-        return f"assumes {self.role_arn} ({self.kind.value}, {self.origin})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**attrs.asdict(self), "kind": self.kind.value}
 
 
 @attrs.frozen

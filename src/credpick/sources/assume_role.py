@@ -18,8 +18,9 @@ from .. import _envvars as ev
 from .. import _files
 from .._context import Context
 from .._keys import is_long_lived
+from .._link import Link, LinkKind
 from .._mask import mask_key_id
-from .._model import Candidate, Link, LinkKind, Provenance, Root, RootKind, SourceKind, Status
+from .._model import Candidate, Provenance, Root, RootKind, SourceKind, Status
 from .._model import account_of as _account
 from .._near import did_you_mean
 from ..exceptions import SourceFailed
