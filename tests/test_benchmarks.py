@@ -126,11 +126,18 @@ def test_coldstart_quick_run_writes_the_report(tmp_path: Path) -> None:
             assert len(row["gc"][tool]["collections_median"]) == 3, kind
         _stats(row["ratio_wall"])
         _stats(row["ratio_wall_vs_attrs"])
+        # The floor any attrs-based design pays, and attrs' share of the budget.
+        _stats(row["ratio_attrs_floor"])
+        _stats(row["attrs_share"])
+        _stats(row["credpick_own_ms"])
         _stats(row["ratio_second_session"])
         # -X importtime saw boto3, and credpick's own imports after it.
         assert row["imports"]["boto3_ms"] > 0 and row["imports"]["credpick_ms"] > 0, kind
         assert "credpick._session" in row["credpick_modules"], kind
     for t in report["targets"]:
         assert {"name", "target", "measured", "met"} <= set(t)
+    floors = {t["name"] for t in report["targets"] if t["name"].startswith("floor:")}
+    assert floors == {f"floor: botocore + `import attrs` alone, {k}" for k in report["runtimes"]}
     assert "| target | goal | measured | met |" in done.stdout
+    assert "floor: (botocore + attrs) / botocore" in done.stdout
     assert "FAKE-SECRET" not in done.stdout + done.stderr + out.read_text(encoding="utf-8")
