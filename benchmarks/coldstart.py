@@ -136,6 +136,7 @@ def import_share(stderr: str) -> dict[str, float]:
     not botocore's own (credpick, attrs, the standard library), in µs."""
     boto3_us = after_us = other_us = 0.0
     seen_boto3 = False
+    counted: list[str] = []
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
@@ -150,7 +151,9 @@ def import_share(stderr: str) -> dict[str, float]:
             other_us += us
         elif seen_boto3:
             after_us += us
+            counted.append(name)
     return {
+        "counted": counted,
         "boto3_ms": boto3_us / 1000,
         "credpick_ms": after_us / 1000,
         "botocore_lazy_ms": other_us / 1000,

@@ -135,6 +135,14 @@ def test_coldstart_quick_run_writes_the_report(tmp_path: Path) -> None:
         # -X importtime saw boto3, and credpick's own imports after it.
         assert row["imports"]["boto3_ms"] > 0 and row["imports"]["credpick_ms"] > 0, kind
         assert "credpick._session" in row["credpick_modules"], kind
+        # Every credpick module the session loaded is in the share, those the
+        # registry imports by name included (-X importtime misses those unless
+        # the child routes them through the import statement), and nothing of
+        # the child's own read of /proc/self/status (it once loaded a codec).
+        counted = row["imports"]["counted"]
+        assert "credpick.sources.static" in counted, kind
+        assert "encodings.ascii" not in counted, kind
+    assert "credpick.sources.lambda_" in report["runtimes"]["lambda"]["imports"]["counted"]
     for t in report["targets"]:
         assert {"name", "target", "measured", "met"} <= set(t)
     floors = {t["name"] for t in report["targets"] if t["name"].startswith("floor:")}
