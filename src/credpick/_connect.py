@@ -18,6 +18,7 @@ so the metadata path imports nothing more.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import socket
 import threading
 from collections.abc import Callable
@@ -71,8 +72,14 @@ class Connecting:
         outside any ``except`` block, so it carries no context of this module.
         """
         outcome: _Outcome[S] = _Outcome()
+        # In the caller's context: a log record made while connecting stays
+        # inside credpick's redaction boundary (credpick._redact), if one is open.
+        context = contextvars.copy_context()
         worker = threading.Thread(
-            target=self._work, args=(step, outcome), name="credpick-connect", daemon=True
+            target=context.run,
+            args=(self._work, step, outcome),
+            name="credpick-connect",
+            daemon=True,
         )
         worker.start()
         finished = outcome.done.wait(max(seconds, 0.0))
