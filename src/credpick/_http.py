@@ -31,7 +31,7 @@ import botocore.exceptions as bex
 import urllib3.exceptions
 from botocore.httpsession import URLLib3Session
 
-from ._connect import Connecting
+from ._connect import Connecting, is_address
 
 #: Caps on a reply's body, in bytes: a container credentials document, an
 #: STS / SSO / SSO-OIDC reply, GitHub's token reply.
@@ -142,22 +142,30 @@ class _BoundedConnection:
     timeout: Any
     sock: Any
     host: str
+    _tunnel_host: str | None
+    _credpick_tls = False
     _credpick_connecting: Connecting | None = None
 
     def connect(self) -> None:
         budget = _BUDGET.get()
-        if budget is None:
-            self._credpick_connecting = None
+        if budget is not None:
+            left = max(budget.time_left(), 0.001)
+            given = self.timeout
+            self.timeout = min(given, left) if isinstance(given, int | float) else left
+        self._credpick_connecting = None
+        if budget is None or self._bounded_by_its_timeout():
             super().connect()  # type: ignore[misc]
             self.sock = _DeadlineSocket(self.sock)
             return
-        left = max(budget.time_left(), 0.001)
-        given = self.timeout
-        self.timeout = min(given, left) if isinstance(given, int | float) else left
         # Kept after a late return: the worker may reach _new_conn only then.
         connecting = self._credpick_connecting = Connecting()
         sock = connecting.run(left, self._connect_step, lambda: self._late(left))
         self.sock = _DeadlineSocket(sock)
+
+    def _bounded_by_its_timeout(self) -> bool:
+        # Plain TCP to an address (no lookup, no tunnel, no TLS): the socket
+        # timeout, at most the time left, bounds it whole. No worker needed.
+        return not self._credpick_tls and not self._tunnel_host and is_address(self.host)
 
     def _connect_step(self) -> Any:
         try:
@@ -189,7 +197,7 @@ class _HTTPConnection(_BoundedConnection, botocore.awsrequest.AWSHTTPConnection)
 
 
 class _HTTPSConnection(_BoundedConnection, botocore.awsrequest.AWSHTTPSConnection):  # type: ignore[misc]
-    pass
+    _credpick_tls = True
 
 
 class _HTTPPool(botocore.awsrequest.AWSHTTPConnectionPool):  # type: ignore[misc]

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .._connect import Connecting
+from .._connect import Connecting, is_address
 from .._mask import display_url
 
 #: Caps on what the metadata service may send back, in bytes.
@@ -162,6 +162,10 @@ def _describe(exc: BaseException, conn: Connection, connecting: bool) -> Failure
 def _connect(conn: http.client.HTTPConnection, seconds: float) -> socket.socket:
     """Connect ``conn`` (resolution, TCP and TLS) within ``seconds`` in all, or
     raise ``TimeoutError``, which :func:`_describe` words as a connect timeout."""
+    if not isinstance(conn, http.client.HTTPSConnection) and is_address(conn.host):
+        conn.connect()  # plain TCP to an address: its socket timeout bounds it whole
+        assert conn.sock is not None
+        return conn.sock
     connecting = Connecting()
     create = socket.create_connection
 
