@@ -98,6 +98,7 @@ class Connecting:
             daemon=True,
         )
         worker.start()
+        del context, worker  # no frame of a raised error keeps the caller's context
         finished = outcome.done.wait(max(seconds, 0.0))
         with self._lock:
             if not finished:
