@@ -254,15 +254,14 @@ def _threads() -> set[str]:
     return {t.name for t in threading.enumerate()}
 
 
-def test_a_late_handshake_leaves_no_worker_behind(slow_tls: TricklingTls) -> None:
-    session = BoundedSession(total=0.5, cap=API_REPLY, timeout=(0.5, 0.5), verify=False)
-    url = f"https://127.0.0.1:{slow_tls.port}/x"
+def test_a_late_tunnel_leaves_no_worker_behind(slow_proxy: HostileEndpoint) -> None:
+    proxies = {"https": slow_proxy.url}
+    session = BoundedSession(total=0.5, cap=API_REPLY, timeout=(0.5, 0.5), proxies=proxies)
+    url = "https://token.credpick-github.test/x"
     result = bounded(lambda: get(session, url, {}, attempts=1), WATCHDOG)
-    # Mostly the deadline's "connect timed out"; on a busy machine the handshake's
-    # own read timeout (urllib3's ReadTimeoutError) may fire first.
     assert isinstance(result, Failure) and result.retryable
-    # The handshake's socket was shut down: the worker wakes up and ends at once,
-    # though the server would trickle for a minute more.
+    # The tunnel's socket was shut down: the worker, blocked reading a reply the
+    # proxy would trickle for a minute more (no single read times out), ends at once.
     deadline = time.monotonic() + 5
     while "credpick-connect" in _threads() and time.monotonic() < deadline:
         time.sleep(0.02)
