@@ -1,8 +1,9 @@
 """Connect within one deadline: name resolution, TCP, a proxy's tunnel and TLS included.
 
 Socket timeouts bound each ``recv``, and ``getaddrinfo`` takes none at all: a
-slow resolver, a proxy that trickles its ``CONNECT`` reply or a TLS server that
-trickles its handshake holds a connect step for as long as it likes.
+slow resolver or a proxy that trickles its ``CONNECT`` reply holds a connect
+step for as long as it likes (CPython gives a TLS handshake one deadline, the
+socket timeout, but that comes on top of the lookup and the tunnel).
 :class:`Connecting` runs the step in a daemon worker thread and waits for it
 until the deadline. When the step is late, the sockets it created are shut down
 (so a worker blocked in a read wakes up), a socket it creates later is closed
