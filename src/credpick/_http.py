@@ -7,11 +7,12 @@ handling untouched) whose connections wrap their socket, after TLS, in
 :class:`_DeadlineSocket`. During each ``send`` that wrapper lowers every read's
 timeout to the time left until the deadline and counts the bytes read, so a
 whole attempt (connect, headers and body) ends by ``Timeouts.http`` and never
-reads more than its cap.
+reads more than its cap. The connect itself (name resolution, TCP, a proxy's
+tunnel, the TLS handshake) runs in a worker thread (:mod:`credpick._connect`)
+that the send waits for only until the same deadline.
 
 It serves the STS, SSO and SSO-OIDC clients (:func:`bound_client`), the
-container endpoint and GitHub's token endpoint (:func:`get`). It does not
-bound name resolution (``getaddrinfo`` cannot be interrupted).
+container endpoint and GitHub's token endpoint (:func:`get`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from typing import Any
 import attrs
 import botocore.awsrequest
 import botocore.exceptions as bex
+import urllib3.exceptions
 from botocore.httpsession import URLLib3Session
+
+from ._connect import Connecting, is_address
 
 #: Caps on a reply's body, in bytes: a container credentials document, an
 #: STS / SSO / SSO-OIDC reply, GitHub's token reply.
@@ -127,10 +131,20 @@ class _DeadlineSocket:
 
 
 class _BoundedConnection:
-    """Mixin for urllib3 connections: connect within the time left, then wrap."""
+    """Mixin for urllib3 connections: connect within the time left, then wrap.
+
+    Within a bounded send the whole connect (name resolution, TCP, a proxy's
+    ``CONNECT``, the TLS handshake) runs under :class:`~credpick._connect.Connecting`
+    with the time left as its deadline; a late one is urllib3's own
+    ``ConnectTimeoutError``, so botocore retries and words it as before.
+    """
 
     timeout: Any
     sock: Any
+    host: str
+    _tunnel_host: str | None
+    _credpick_tls = False
+    _credpick_connecting: Connecting | None = None
 
     def connect(self) -> None:
         budget = _BUDGET.get()
@@ -138,8 +152,44 @@ class _BoundedConnection:
             left = max(budget.time_left(), 0.001)
             given = self.timeout
             self.timeout = min(given, left) if isinstance(given, int | float) else left
-        super().connect()  # type: ignore[misc]
-        self.sock = _DeadlineSocket(self.sock)
+        self._credpick_connecting = None
+        if budget is None or self._bounded_by_its_timeout():
+            super().connect()  # type: ignore[misc]
+            self.sock = _DeadlineSocket(self.sock)
+            return
+        # Kept after a late return: the worker may reach _new_conn only then.
+        connecting = self._credpick_connecting = Connecting()
+        sock = connecting.run(left, self._connect_step, lambda: self._late(left))
+        self.sock = _DeadlineSocket(sock)
+
+    def _bounded_by_its_timeout(self) -> bool:
+        # Plain TCP to an address (no lookup, no tunnel, no TLS): the socket
+        # timeout, at most the time left, bounds it whole. No worker needed.
+        return not self._credpick_tls and not self._tunnel_host and is_address(self.host)
+
+    def _connect_step(self) -> Any:
+        try:
+            super().connect()  # type: ignore[misc]
+        except BaseException:
+            _close(self.sock)  # a late or failed step leaves no socket open
+            raise
+        return self.sock
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        connecting = self._credpick_connecting
+        return sock if connecting is None else connecting.adopt(sock)
+
+    def _late(self, left: float) -> BaseException:
+        # The words of urllib3's own connect timeout (``_new_conn``).
+        return urllib3.exceptions.ConnectTimeoutError(
+            self, f"Connection to {self.host} timed out. (connect timeout={left:.3g})"
+        )
+
+
+def _close(sock: Any) -> None:
+    if sock is not None:
+        sock.close()
 
 
 class _HTTPConnection(_BoundedConnection, botocore.awsrequest.AWSHTTPConnection):  # type: ignore[misc]
@@ -147,7 +197,7 @@ class _HTTPConnection(_BoundedConnection, botocore.awsrequest.AWSHTTPConnection)
 
 
 class _HTTPSConnection(_BoundedConnection, botocore.awsrequest.AWSHTTPSConnection):  # type: ignore[misc]
-    pass
+    _credpick_tls = True
 
 
 class _HTTPPool(botocore.awsrequest.AWSHTTPConnectionPool):  # type: ignore[misc]

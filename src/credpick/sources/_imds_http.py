@@ -1,6 +1,7 @@
 """A bounded HTTP client for the instance metadata service, and nothing else.
 
-Every request has a connect timeout and then one deadline for the whole reply
+Every request has one deadline for the whole connect (name resolution, TCP and
+TLS, in a worker thread: :mod:`credpick._connect`) and then one for the whole reply
 (status line, headers and body), not for each socket read: an endpoint that
 trickles one byte every half second cannot extend it. Every reply is capped,
 so a huge one is refused after ``cap`` bytes instead of being read whole.
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .._connect import Connecting, is_address
 from .._mask import display_url
 
 #: Caps on what the metadata service may send back, in bytes.
@@ -157,12 +159,44 @@ def _describe(exc: BaseException, conn: Connection, connecting: bool) -> Failure
     return Failure(what, cause, conn.endpoint)
 
 
+def _connect(conn: http.client.HTTPConnection, seconds: float) -> socket.socket:
+    """Connect ``conn`` (resolution, TCP and TLS) within ``seconds`` in all, or
+    raise ``TimeoutError``, which :func:`_describe` words as a connect timeout."""
+    if not isinstance(conn, http.client.HTTPSConnection) and is_address(conn.host):
+        conn.connect()  # plain TCP to an address: its socket timeout bounds it whole
+        assert conn.sock is not None
+        return conn.sock
+    connecting = Connecting()
+    create = socket.create_connection
+
+    def created(*args: Any, **kwargs: Any) -> socket.socket:
+        return connecting.adopt(create(*args, **kwargs))
+
+    # http.client makes its socket through this attribute (since Python 3.4):
+    # watched, a late handshake can be cut short. Without it, only closed late.
+    if hasattr(conn, "_create_connection"):
+        conn._create_connection = created
+
+    def step() -> socket.socket:
+        try:
+            conn.connect()
+        except BaseException:
+            if conn.sock is not None:
+                conn.sock.close()
+            raise
+        assert conn.sock is not None
+        return conn.sock
+
+    return connecting.run(seconds, step, lambda: TimeoutError("metadata connect deadline"))
+
+
 class Connection:
     """One keep-alive connection to a metadata endpoint, reopened when closed.
 
     Args:
         endpoint: The base URL (``http://169.254.169.254/``).
-        connect_timeout: Seconds to wait for the TCP (and TLS) handshake.
+        connect_timeout: Seconds for the whole connect: name resolution, the
+            TCP and (over https) the TLS handshake.
         deadline: Seconds for each whole request once connected.
         attempts: Tries of each request. A reply of 5xx or 429 and a dropped
             connection are transient and tried again, at once.
@@ -209,11 +243,10 @@ class Connection:
             # ":254" of a bare IPv6 host ("fd00:ec2::254") as the port.
             port = parts.port or (443 if https else 80)
             conn = cls(parts.hostname or "", port, timeout=self.connect_timeout)
-            conn.connect()
+            sock = _connect(conn, self.connect_timeout)
         except (OSError, ValueError) as exc:
             return _describe(exc, self, connecting=True)
-        assert conn.sock is not None
-        self._sock = _Deadline(conn.sock)
+        self._sock = _Deadline(sock)
         conn.sock = self._sock
         self._conn = conn
         return None
