@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -149,8 +150,13 @@ def run_client(argv: list[str], **extra_env: str) -> ClientRun:
 
 @pytest.fixture(scope="session")
 def aws_cli() -> str:
-    """The AWS CLI v1 executable, or the test is skipped."""
-    found = shutil.which("aws")
+    """The AWS CLI v1 executable, or the test is skipped.
+
+    The one installed beside this interpreter first (the ``tests`` extra's, with
+    the botocore under test), then the first on ``PATH``: a venv run without its
+    ``bin`` on ``PATH`` must not pick another environment's CLI and botocore."""
+    beside = Path(sys.executable).parent / "aws"
+    found = str(beside) if beside.is_file() else shutil.which("aws")
     if found is None:
         pytest.skip("the AWS CLI is not installed (pip install awscli)")
     version = subprocess.run(
